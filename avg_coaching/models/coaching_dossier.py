@@ -1,0 +1,296 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+MINOR_AGE = 16
+
+# Dossier fields whose content is a special category of personal data (art. 9 GDPR):
+# writing them needs the client's explicit consent for that category.
+SPECIAL_CATEGORY_FIELDS = {"medical_treatment": "health"}
+
+
+class CoachingDossier(models.Model):
+    """One coaching trajectory of one client (seed 004 §1-2: the client dossier)."""
+
+    _name = "coaching.dossier"
+    _description = "Coaching dossier"
+    _inherit = ["mail.thread", "mail.activity.mixin", "avg.bsn.guard"]
+    _order = "date_start desc, id desc"
+    _check_company_auto = True
+
+    _avg_bsn_fields = (
+        "help_question",
+        "coaching_goals",
+        "prior_help_aim",
+        "prior_help_result",
+        "medical_treatment",
+        "personal_notes",
+    )
+
+    name = fields.Char(
+        string="Reference",
+        required=True,
+        readonly=True,
+        copy=False,
+        default=lambda self: _("New"),
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    client_id = fields.Many2one(
+        "res.partner",
+        required=True,
+        index=True,
+        tracking=True,
+        ondelete="restrict",
+        domain=[("is_coaching_client", "=", True)],
+    )
+    commissioner_id = fields.Many2one(
+        "res.partner",
+        index=True,
+        tracking=True,
+        ondelete="restrict",
+        domain=[("is_coaching_commissioner", "=", True)],
+        help="The organisation that commissions and pays for this trajectory.",
+    )
+    coach_id = fields.Many2one(
+        "res.users",
+        required=True,
+        index=True,
+        tracking=True,
+        default=lambda self: self.env.user,
+        domain=lambda self: [
+            ("groups_id", "in", self.env.ref("avg_coaching.group_avg_coach").id)
+        ],
+    )
+    state = fields.Selection(
+        [("intake", "Intake"), ("active", "Active"), ("closed", "Closed")],
+        default="intake",
+        required=True,
+        tracking=True,
+        index=True,
+    )
+    date_start = fields.Date(string="Start date", tracking=True, index=True)
+    date_end = fields.Date(string="End date", tracking=True, index=True)
+    agreement_date = fields.Date(string="Agreement signed on", tracking=True)
+    agreement_document = fields.Binary(string="Signed agreement", attachment=True)
+    agreement_filename = fields.Char()
+    retention_years = fields.Integer(
+        string="Agreed retention (years)",
+        help="A shorter retention term agreed with the client and recorded in the "
+        "agreement. Leave empty for the practice's default term.",
+    )
+    # Dossier content: never tracked, so never copied into chatter messages.
+    help_question = fields.Text(string="Help question")
+    coaching_goals = fields.Text(string="Coaching goals")
+    prior_help = fields.Boolean(
+        string="Prior coaching or psychological help",
+    )
+    prior_help_aim = fields.Text(string="Aim of the prior help")
+    prior_help_result = fields.Text(string="Result of the prior help")
+    medical_treatment = fields.Text(
+        string="Current medical treatment",
+        help="Only a medical treatment that relates to the coaching trajectory, for "
+        "example the use of antidepressants. Health data: needs the client's "
+        "explicit consent.",
+    )
+    personal_notes = fields.Text(
+        string="Coach's personal notes",
+    )
+    session_ids = fields.One2many("coaching.session", "dossier_id", string="Sessions")
+    session_count = fields.Integer(compute="_compute_session_count")
+    document_ids = fields.One2many(
+        "coaching.document", "dossier_id", string="Documents"
+    )
+    special_data_ids = fields.One2many(
+        "coaching.special.data", "dossier_id", string="Special categories"
+    )
+
+    _sql_constraints = [
+        (
+            "name_uniq",
+            "unique(name, company_id)",
+            "The dossier reference must be unique.",
+        ),
+        (
+            "retention_years_range",
+            "CHECK(retention_years IS NULL OR (retention_years BETWEEN 0 AND 7))",
+            "The agreed retention term is at most 7 years (ZKM privacy rules).",
+        ),
+    ]
+
+    @api.depends("session_ids")
+    def _compute_session_count(self):
+        groups = self.env["coaching.session"]._read_group(
+            [("dossier_id", "in", self.ids)], ["dossier_id"], ["__count"]
+        )
+        counts = {dossier.id: count for dossier, count in groups}
+        for dossier in self:
+            dossier.session_count = counts.get(dossier.id, 0)
+
+    @api.constrains("date_start", "date_end")
+    def _check_dates(self):
+        for dossier in self:
+            if (
+                dossier.date_start
+                and dossier.date_end
+                and dossier.date_end < dossier.date_start
+            ):
+                raise ValidationError(
+                    _(
+                        "Dossier %(name)s ends before it starts: correct the start "
+                        "or end date.",
+                        name=dossier.name,
+                    )
+                )
+
+    @api.constrains("retention_years")
+    def _check_retention_years(self):
+        for dossier in self:
+            if dossier.retention_years and not 1 <= dossier.retention_years <= 7:
+                raise ValidationError(
+                    _(
+                        "The agreed retention term must be between 1 and 7 years "
+                        "(ZKM privacy rules); leave it empty for the default term."
+                    )
+                )
+
+    @api.constrains("client_id", "date_start")
+    def _check_minor(self):
+        policy = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("avg_coaching.minor_policy", "refuse")
+        )
+        consent_model = self.env["avg.consent"]
+        for dossier in self:
+            day = dossier.date_start or fields.Date.context_today(dossier)
+            age = dossier.client_id._avg_age_on(day)
+            if age is None or age >= MINOR_AGE:
+                continue
+            if policy == "refuse":
+                raise ValidationError(
+                    _(
+                        "%(client)s is under %(age)s. The practice does not take on "
+                        "clients under %(age)s (Settings > Coaching).",
+                        client=dossier.client_id.display_name,
+                        age=MINOR_AGE,
+                    )
+                )
+            if not consent_model._avg_has_consent(dossier.client_id, "guardian"):
+                raise ValidationError(
+                    _(
+                        "%(client)s is under %(age)s. Record the consent of a parent "
+                        "or guardian (Coaching > Consents) before opening a dossier.",
+                        client=dossier.client_id.display_name,
+                        age=MINOR_AGE,
+                    )
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("name", _("New")) == _("New"):
+                vals["name"] = self.env["ir.sequence"].next_by_code(
+                    "coaching.dossier"
+                ) or _("New")
+        dossiers = super().create(vals_list)
+        dossiers._avg_check_special_category_fields(
+            {f for vals in vals_list for f in vals}
+        )
+        return dossiers
+
+    def write(self, vals):
+        if self.filtered(lambda d: d.state == "closed") and set(vals) & set(
+            self._avg_bsn_fields
+        ):
+            raise UserError(
+                _(
+                    "This dossier is closed: its content can no longer be changed. "
+                    "Reopen the dossier first if the trajectory continues."
+                )
+            )
+        res = super().write(vals)
+        self._avg_check_special_category_fields(set(vals))
+        return res
+
+    def _avg_check_special_category_fields(self, fnames):
+        consent_model = self.env["avg.consent"]
+        for fname, category in SPECIAL_CATEGORY_FIELDS.items():
+            if fname not in fnames:
+                continue
+            for dossier in self.filtered(fname):
+                if not consent_model._avg_has_consent(
+                    dossier.client_id, f"special_{category}"
+                ):
+                    raise ValidationError(
+                        _(
+                            "'%(field)s' holds special-category data (%(category)s). "
+                            "Record the client's explicit consent for it under "
+                            "Coaching > Consents first, or leave the field empty.",
+                            field=self._fields[fname]._description_string(self.env),
+                            category=dict(
+                                self.env["coaching.special.data"]
+                                ._fields["category"]
+                                ._description_selection(self.env)
+                            )[category],
+                        )
+                    )
+
+    def action_start(self):
+        for dossier in self:
+            if dossier.state != "intake":
+                raise UserError(_("Only a dossier in intake can be started."))
+            if not dossier.agreement_date:
+                raise UserError(
+                    _(
+                        "Record the date the coaching agreement was signed before "
+                        "starting dossier %(name)s.",
+                        name=dossier.name,
+                    )
+                )
+            if not self.env["avg.consent"]._avg_has_consent(
+                dossier.client_id, "dossier"
+            ):
+                raise UserError(
+                    _(
+                        "%(client)s has not given (or has withdrawn) consent for "
+                        "building a coaching dossier. Record it under Coaching > "
+                        "Consents before starting the trajectory.",
+                        client=dossier.client_id.display_name,
+                    )
+                )
+            dossier.write(
+                {
+                    "state": "active",
+                    "date_start": dossier.date_start or fields.Date.context_today(self),
+                }
+            )
+        return True
+
+    def action_close(self):
+        for dossier in self:
+            if dossier.state != "active":
+                raise UserError(_("Only an active dossier can be closed."))
+            dossier.write(
+                {
+                    "state": "closed",
+                    "date_end": dossier.date_end or fields.Date.context_today(self),
+                }
+            )
+        return True
+
+    def action_reopen(self):
+        for dossier in self:
+            if dossier.state != "closed":
+                raise UserError(_("Only a closed dossier can be reopened."))
+            dossier.write({"state": "active", "date_end": False})
+        return True
+
+    def action_view_sessions(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "avg_coaching.coaching_session_action"
+        )
+        action["domain"] = [("dossier_id", "=", self.id)]
+        action["context"] = {"default_dossier_id": self.id}
+        return action

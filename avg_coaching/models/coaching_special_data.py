@@ -1,0 +1,110 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from .avg_consent import SPECIAL_CATEGORIES
+
+
+class CoachingSpecialData(models.Model):
+    """Special-category data (art. 9 GDPR) recorded in a dossier.
+
+    Allowed only with the client's explicit consent for that category and only where
+    it relates to the client's own coaching question (seed 004 §1).
+    """
+
+    _name = "coaching.special.data"
+    _description = "Special-category data in a dossier"
+    _inherit = ["avg.bsn.guard"]
+    _order = "dossier_id, category"
+    _rec_name = "category"
+
+    _avg_bsn_fields = ("relation_note", "details")
+
+    dossier_id = fields.Many2one(
+        "coaching.dossier", required=True, index=True, ondelete="cascade"
+    )
+    client_id = fields.Many2one(related="dossier_id.client_id", store=True, index=True)
+    coach_id = fields.Many2one(related="dossier_id.coach_id", store=True, index=True)
+    company_id = fields.Many2one(related="dossier_id.company_id", store=True)
+    category = fields.Selection(SPECIAL_CATEGORIES, required=True)
+    relation_note = fields.Text(
+        string="Relation to the coaching question",
+        required=True,
+        help="How this relates to the client's own coaching question.",
+    )
+    details = fields.Text()
+    state = fields.Selection(
+        [("active", "In use"), ("withdrawn", "Consent withdrawn")],
+        default="active",
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    withdrawn_date = fields.Datetime(
+        readonly=True,
+        help="Consent for this category was withdrawn: the data is no longer used "
+        "and is queued for deletion.",
+    )
+
+    _sql_constraints = [
+        (
+            "category_uniq",
+            "unique(dossier_id, category)",
+            "A dossier records each special category once.",
+        ),
+    ]
+
+    @api.constrains("category", "dossier_id", "relation_note", "details")
+    def _check_consent(self):
+        consent_model = self.env["avg.consent"]
+        labels = dict(self._fields["category"]._description_selection(self.env))
+        for line in self.filtered(lambda rec: rec.state == "active"):
+            if not consent_model._avg_has_consent(
+                line.client_id, f"special_{line.category}"
+            ):
+                raise ValidationError(
+                    _(
+                        "%(client)s has not given explicit consent for recording "
+                        "%(category)s data. Record the consent (date, method and text "
+                        "version) under Coaching > Consents first.",
+                        client=line.client_id.display_name,
+                        category=labels[line.category],
+                    )
+                )
+            if not (line.relation_note or "").strip():
+                raise ValidationError(
+                    _(
+                        "Explain how the %(category)s data relates to the client's own "
+                        "coaching question.",
+                        category=labels[line.category],
+                    )
+                )
+
+    def write(self, vals):
+        if not self.env.context.get("avg_consent_withdrawal") and any(
+            line.state == "withdrawn" for line in self
+        ):
+            raise UserError(
+                _(
+                    "The client withdrew consent for this category: its data can no "
+                    "longer be used or changed and is queued for deletion."
+                )
+            )
+        return super().write(vals)
+
+    @api.model
+    def _avg_on_consent_withdrawn(self, consents):
+        """Stop processing the categories of withdrawn special-category consents."""
+        for consent in consents:
+            if not consent.purpose.startswith("special_"):
+                continue
+            category = consent.purpose.removeprefix("special_")
+            lines = self.search(
+                [
+                    ("client_id", "=", consent.partner_id.id),
+                    ("category", "=", category),
+                    ("state", "=", "active"),
+                ]
+            )
+            lines.with_context(avg_consent_withdrawal=True).write(
+                {"state": "withdrawn", "withdrawn_date": consent.withdrawn_date}
+            )

@@ -1,0 +1,19 @@
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    avg_minor_policy = fields.Selection(
+        [
+            ("refuse", "Refuse dossiers for clients under 16"),
+            (
+                "guardian",
+                "Allow them with the recorded consent of a parent or guardian",
+            ),
+        ],
+        string="Clients under 16",
+        default="refuse",
+        required=True,
+        config_parameter="avg_coaching.minor_policy",
+    )
