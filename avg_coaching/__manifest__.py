@@ -15,6 +15,7 @@
         "security/avg_coaching_security.xml",
         "security/ir.model.access.csv",
         "data/ir_sequence_data.xml",
+        "data/ir_config_parameter_data.xml",
         "views/avg_consent_views.xml",
         "views/coaching_session_views.xml",
         "views/coaching_document_views.xml",

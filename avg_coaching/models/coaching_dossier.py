@@ -189,6 +189,7 @@ class CoachingDossier(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            self._avg_check_client(vals)
             if vals.get("name", _("New")) == _("New"):
                 vals["name"] = self.env["ir.sequence"].next_by_code(
                     "coaching.dossier"
@@ -200,6 +201,8 @@ class CoachingDossier(models.Model):
         return dossiers
 
     def write(self, vals):
+        if "client_id" in vals:
+            self._avg_check_client(vals)
         if self.filtered(lambda d: d.state == "closed") and set(vals) & set(
             self._avg_bsn_fields
         ):
@@ -212,6 +215,11 @@ class CoachingDossier(models.Model):
         res = super().write(vals)
         self._avg_check_special_category_fields(set(vals))
         return res
+
+    @api.model
+    def _avg_check_client(self, vals):
+        if not vals.get("client_id"):
+            raise ValidationError(_("Choose the client of this dossier."))
 
     def _avg_check_special_category_fields(self, fnames):
         consent_model = self.env["avg.consent"]

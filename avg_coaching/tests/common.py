@@ -1,0 +1,90 @@
+from contextlib import contextmanager
+
+from odoo.tests import TransactionCase, new_test_user
+
+COACH = "avg_coaching.group_avg_coach"
+ADMINISTRATION = "avg_coaching.group_avg_administration"
+PRIVACY = "avg_coaching.group_avg_privacy_manager"
+
+
+class AvgCoachingCase(TransactionCase):
+    """Users of every group and a small fictional practice, made for each test class."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=False))
+        cls.coach = new_test_user(cls.env, "t_coach", groups=f"base.group_user,{COACH}")
+        cls.coach2 = new_test_user(
+            cls.env, "t_coach2", groups=f"base.group_user,{COACH}"
+        )
+        cls.bookkeeper = new_test_user(
+            cls.env,
+            "t_bookkeeper",
+            groups="base.group_user,base.group_partner_manager,base.group_allow_export,"
+            f"{ADMINISTRATION}",
+        )
+        cls.privacy_manager = new_test_user(
+            cls.env, "t_privacy", groups=f"base.group_user,{PRIVACY}"
+        )
+        Partner = cls.env["res.partner"]
+        cls.client = Partner.create(
+            {
+                "name": "Testcliënt Anna Fictief",
+                "is_coaching_client": True,
+                "email": "anna@client.test",
+                "phone": "+31 6 11111111",
+                "coaching_birthdate": "1985-06-15",
+            }
+        )
+        cls.client2 = Partner.create(
+            {"name": "Testcliënt Bert Fictief", "is_coaching_client": True}
+        )
+        cls.commissioner = Partner.create(
+            {
+                "name": "Fictief Werkgever B.V.",
+                "is_company": True,
+                "is_coaching_commissioner": True,
+            }
+        )
+        cls.dossier = cls.env["coaching.dossier"].create(
+            {
+                "client_id": cls.client.id,
+                "commissioner_id": cls.commissioner.id,
+                "coach_id": cls.coach.id,
+                "help_question": "Grenzen aangeven op het werk",
+            }
+        )
+        cls.session = cls.env["coaching.session"].create(
+            {"dossier_id": cls.dossier.id, "date": "2026-01-10", "notes": "Intake"}
+        )
+        cls.dossier2 = cls.env["coaching.dossier"].create(
+            {"client_id": cls.client2.id, "coach_id": cls.coach2.id}
+        )
+        # As after a commit: later writes are tracked as changes, not creations.
+        cls.env.flush_all()
+        cls.env.cr.precommit.run()
+
+    @classmethod
+    def _consent(cls, partner, purpose, **extra):
+        vals = {
+            "partner_id": partner.id,
+            "purpose": purpose,
+            "method": "signed_form",
+            "text_version": "Toestemming v1",
+            "date_given": "2026-01-05",
+        }
+        vals.update(extra)
+        return cls.env["avg.consent"].create(vals)
+
+    @contextmanager
+    def assertRaisesRegex(self, exception, regex, msg=None):
+        """Like Odoo's assertRaises: rolls the refused operation back (savepoint)."""
+        with self.assertRaises(exception, msg=msg) as caught:
+            yield caught
+        self.assertRegex(str(caught.exception), regex)
+
+    def flush_tracking(self):
+        """Run what a commit would run: tracking messages are made in precommit."""
+        self.env.flush_all()
+        self.env.cr.precommit.run()

@@ -1,0 +1,110 @@
+from freezegun import freeze_time
+from psycopg2 import IntegrityError
+
+from odoo.exceptions import UserError, ValidationError
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import AvgCoachingCase
+
+
+@tagged("post_install", "-at_install")
+class TestSpecialCategories(AvgCoachingCase):
+    def _line(self, category="health", **extra):
+        vals = {
+            "dossier_id": self.dossier.id,
+            "category": category,
+            "relation_note": "Speelt mee in de hulpvraag",
+            "details": "Detail",
+        }
+        vals.update(extra)
+        return self.env["coaching.special.data"].with_user(self.coach).create(vals)
+
+    def test_refused_without_consent(self):
+        for category in ("religion", "health", "sexuality", "violence", "criminal"):
+            with self.assertRaisesRegex(ValidationError, "explicit consent"):
+                self._line(category)
+        self.assertFalse(self.dossier.special_data_ids)
+
+    def test_consent_for_another_category_or_client_does_not_count(self):
+        self._consent(self.client, "special_religion")
+        self._consent(self.client2, "special_health")
+        with self.assertRaisesRegex(ValidationError, "explicit consent"):
+            self._line("health")
+        self.assertTrue(self._line("religion"))
+
+    def test_allowed_with_consent_and_relation_note(self):
+        self._consent(self.client, "special_health")
+        with self.assertRaises(ValidationError):
+            self._line(relation_note="   ")
+        line = self._line()
+        self.assertEqual(line.state, "active")
+        self.assertEqual(line.client_id, self.client)
+        with (
+            self.assertRaises(IntegrityError),
+            mute_logger("odoo.sql_db"),
+            self.env.cr.savepoint(),
+        ):
+            self._line()
+
+    def test_medical_treatment_needs_health_consent(self):
+        dossier = self.dossier.with_user(self.coach)
+        with self.assertRaisesRegex(ValidationError, "special-category"):
+            dossier.write({"medical_treatment": "Antidepressiva"})
+        self.assertFalse(dossier.medical_treatment)
+        dossier.write({"medical_treatment": False})  # emptying is always allowed
+        self._consent(self.client, "special_health")
+        dossier.write({"medical_treatment": "Antidepressiva"})
+        self.assertEqual(dossier.medical_treatment, "Antidepressiva")
+
+    @freeze_time("2026-06-01 10:00:00")
+    def test_withdrawal_stops_processing(self):
+        consent = self._consent(self.client, "special_health")
+        line = self._line()
+        consent.with_user(self.coach).action_withdraw()
+        self.assertEqual(consent.state, "withdrawn")
+        self.assertEqual(str(consent.withdrawn_date), "2026-06-01 10:00:00")
+        self.assertEqual(line.state, "withdrawn")
+        self.assertEqual(line.withdrawn_date, consent.withdrawn_date)
+        with self.assertRaisesRegex(UserError, "withdrew consent"):
+            line.with_user(self.coach).write({"details": "Nieuw"})
+        self.assertEqual(line.details, "Detail")
+        later = self.env["coaching.dossier"].create(
+            {"client_id": self.client.id, "coach_id": self.coach.id}
+        )
+        with self.assertRaisesRegex(ValidationError, "explicit consent"):
+            self._line("health", dossier_id=later.id)
+        with self.assertRaisesRegex(UserError, "already been withdrawn"):
+            consent.with_user(self.coach).action_withdraw()
+        # Queued for deletion: the retention engine finds it by its withdrawal date.
+        queued = self.env["coaching.special.data"].search(
+            [("state", "=", "withdrawn"), ("withdrawn_date", "!=", False)]
+        )
+        self.assertIn(line, queued)
+
+    def test_consent_is_evidence(self):
+        consent = self._consent(self.client, "special_health").with_user(self.coach)
+        for vals in (
+            {"text_version": "v2"},
+            {"purpose": "special_religion"},
+            {"date_given": "2026-01-01"},
+            {"partner_id": self.client2.id},
+            {"method": "email"},
+        ):
+            with self.assertRaisesRegex(UserError, "evidence"):
+                consent.write(vals)
+        consent.write(
+            {"note": "Formulier in de kast", "text_version": "Toestemming v1"}
+        )
+        self.assertEqual(consent.note, "Formulier in de kast")
+        with self.assertRaisesRegex(UserError, "cannot be deleted"):
+            consent.unlink()
+        self.assertTrue(consent.exists())
+
+    def test_consent_input_checked(self):
+        with self.assertRaisesRegex(ValidationError, "future"):
+            self._consent(self.client, "dossier", date_given="2999-01-01")
+        with self.assertRaisesRegex(ValidationError, "parent or guardian"):
+            self._consent(self.client, "guardian")
+        with self.assertRaises(ValueError):
+            self._consent(self.client, "no_such_purpose")
