@@ -1,4 +1,6 @@
 from . import avg_bsn_guard
+from . import avg_data_key
+from . import avg_encrypted_mixin
 from . import avg_consent
 from . import res_partner
 from . import coaching_dossier

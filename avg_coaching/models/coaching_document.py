@@ -1,9 +1,13 @@
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from .avg_encrypted_mixin import EncryptedBinary
 
 
 class CoachingDocument(models.Model):
     _name = "coaching.document"
     _description = "Dossier document"
+    _inherit = ["avg.encrypted.mixin"]
     _order = "date desc, id desc"
 
     dossier_id = fields.Many2one(
@@ -17,5 +21,22 @@ class CoachingDocument(models.Model):
     company_id = fields.Many2one(related="dossier_id.company_id", store=True)
     name = fields.Char(string="Description", required=True)
     date = fields.Date(default=fields.Date.context_today)
-    file = fields.Binary(required=True, attachment=True)
+    file = EncryptedBinary(required=True)
+    file_enc = fields.Binary(attachment=True, copy=False, groups="base.group_system")
     filename = fields.Char()
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._avg_check_file(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "file" in vals:
+            self._avg_check_file(vals)
+        return super().write(vals)
+
+    @api.model
+    def _avg_check_file(self, vals):
+        if not vals.get("file"):
+            raise ValidationError(_("Attach the file of the document."))

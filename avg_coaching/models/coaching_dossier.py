@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from .avg_encrypted_mixin import EncryptedBinary, EncryptedText
+
 MINOR_AGE = 16
 
 # Dossier fields whose content is a special category of personal data (art. 9 GDPR):
@@ -13,7 +15,12 @@ class CoachingDossier(models.Model):
 
     _name = "coaching.dossier"
     _description = "Coaching dossier"
-    _inherit = ["mail.thread", "mail.activity.mixin", "avg.bsn.guard"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "avg.bsn.guard",
+        "avg.encrypted.mixin",
+    ]
     _order = "date_start desc, id desc"
     _check_company_auto = True
 
@@ -72,7 +79,10 @@ class CoachingDossier(models.Model):
     date_start = fields.Date(string="Start date", tracking=True, index=True)
     date_end = fields.Date(string="End date", tracking=True, index=True)
     agreement_date = fields.Date(string="Agreement signed on", tracking=True)
-    agreement_document = fields.Binary(string="Signed agreement", attachment=True)
+    agreement_document = EncryptedBinary(string="Signed agreement")
+    agreement_document_enc = fields.Binary(
+        attachment=True, copy=False, groups="base.group_system"
+    )
     agreement_filename = fields.Char()
     retention_years = fields.Integer(
         string="Agreed retention (years)",
@@ -80,22 +90,28 @@ class CoachingDossier(models.Model):
         "agreement. Leave empty for the practice's default term.",
     )
     # Dossier content: never tracked, so never copied into chatter messages.
-    help_question = fields.Text(string="Help question")
-    coaching_goals = fields.Text(string="Coaching goals")
+    help_question = EncryptedText(string="Help question")
+    coaching_goals = EncryptedText(string="Coaching goals")
     prior_help = fields.Boolean(
         string="Prior coaching or psychological help",
     )
-    prior_help_aim = fields.Text(string="Aim of the prior help")
-    prior_help_result = fields.Text(string="Result of the prior help")
-    medical_treatment = fields.Text(
+    prior_help_aim = EncryptedText(string="Aim of the prior help")
+    prior_help_result = EncryptedText(string="Result of the prior help")
+    medical_treatment = EncryptedText(
         string="Current medical treatment",
         help="Only a medical treatment that relates to the coaching trajectory, for "
         "example the use of antidepressants. Health data: needs the client's "
         "explicit consent.",
     )
-    personal_notes = fields.Text(
+    personal_notes = EncryptedText(
         string="Coach's personal notes",
     )
+    help_question_enc = fields.Text(copy=False, groups="base.group_system")
+    coaching_goals_enc = fields.Text(copy=False, groups="base.group_system")
+    prior_help_aim_enc = fields.Text(copy=False, groups="base.group_system")
+    prior_help_result_enc = fields.Text(copy=False, groups="base.group_system")
+    medical_treatment_enc = fields.Text(copy=False, groups="base.group_system")
+    personal_notes_enc = fields.Text(copy=False, groups="base.group_system")
     session_ids = fields.One2many("coaching.session", "dossier_id", string="Sessions")
     session_count = fields.Integer(compute="_compute_session_count")
     document_ids = fields.One2many(
@@ -203,6 +219,15 @@ class CoachingDossier(models.Model):
     def write(self, vals):
         if "client_id" in vals:
             self._avg_check_client(vals)
+            moved = self.filtered(lambda d: d.client_id.id != vals["client_id"])
+            if moved and moved._avg_has_content():
+                raise UserError(
+                    _(
+                        "The client of a dossier that already holds content cannot be "
+                        "changed: its content is encrypted under that client's key. "
+                        "Open a new dossier for the other client instead."
+                    )
+                )
         if self.filtered(lambda d: d.state == "closed") and set(vals) & set(
             self._avg_bsn_fields
         ):
@@ -215,6 +240,21 @@ class CoachingDossier(models.Model):
         res = super().write(vals)
         self._avg_check_special_category_fields(set(vals))
         return res
+
+    def unlink(self):
+        # Documents are removed through the ORM so that their files (attachments)
+        # go too; the database's ON DELETE CASCADE would leave them behind.
+        self.sudo().document_ids.unlink()
+        return super().unlink()
+
+    def _avg_has_content(self):
+        stored = self.sudo()
+        return bool(
+            stored.session_ids
+            or stored.document_ids
+            or stored.special_data_ids
+            or any(d[f.storage] for d in stored for f in self._avg_encrypted_fields())
+        )
 
     @api.model
     def _avg_check_client(self, vals):

@@ -1,11 +1,13 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from .avg_encrypted_mixin import EncryptedText
+
 
 class CoachingSession(models.Model):
     _name = "coaching.session"
     _description = "Coaching session"
-    _inherit = ["avg.bsn.guard"]
+    _inherit = ["avg.bsn.guard", "avg.encrypted.mixin"]
     _order = "date desc, id desc"
 
     _avg_bsn_fields = ("notes", "observations", "report")
@@ -23,9 +25,12 @@ class CoachingSession(models.Model):
     duration = fields.Float(
         string="Duration (hours)", default=1.0, help="Length of the session in hours."
     )
-    notes = fields.Text(string="Session notes")
-    observations = fields.Text()
-    report = fields.Text()
+    notes = EncryptedText(string="Session notes")
+    observations = EncryptedText()
+    report = EncryptedText()
+    notes_enc = fields.Text(copy=False, groups="base.group_system")
+    observations_enc = fields.Text(copy=False, groups="base.group_system")
+    report_enc = fields.Text(copy=False, groups="base.group_system")
 
     def _compute_display_name(self):
         for session in self:

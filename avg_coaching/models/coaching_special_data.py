@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from .avg_consent import SPECIAL_CATEGORIES
+from .avg_encrypted_mixin import EncryptedText
 
 
 class CoachingSpecialData(models.Model):
@@ -13,7 +14,7 @@ class CoachingSpecialData(models.Model):
 
     _name = "coaching.special.data"
     _description = "Special-category data in a dossier"
-    _inherit = ["avg.bsn.guard"]
+    _inherit = ["avg.bsn.guard", "avg.encrypted.mixin"]
     _order = "dossier_id, category"
     _rec_name = "category"
 
@@ -26,12 +27,14 @@ class CoachingSpecialData(models.Model):
     coach_id = fields.Many2one(related="dossier_id.coach_id", store=True, index=True)
     company_id = fields.Many2one(related="dossier_id.company_id", store=True)
     category = fields.Selection(SPECIAL_CATEGORIES, required=True)
-    relation_note = fields.Text(
+    relation_note = EncryptedText(
         string="Relation to the coaching question",
         required=True,
         help="How this relates to the client's own coaching question.",
     )
-    details = fields.Text()
+    details = EncryptedText()
+    relation_note_enc = fields.Text(copy=False, groups="base.group_system")
+    details_enc = fields.Text(copy=False, groups="base.group_system")
     state = fields.Selection(
         [("active", "In use"), ("withdrawn", "Consent withdrawn")],
         default="active",
@@ -53,7 +56,7 @@ class CoachingSpecialData(models.Model):
         ),
     ]
 
-    @api.constrains("category", "dossier_id", "relation_note", "details")
+    @api.constrains("category", "dossier_id")
     def _check_consent(self):
         consent_model = self.env["avg.consent"]
         labels = dict(self._fields["category"]._description_selection(self.env))
@@ -70,16 +73,29 @@ class CoachingSpecialData(models.Model):
                         category=labels[line.category],
                     )
                 )
-            if not (line.relation_note or "").strip():
-                raise ValidationError(
-                    _(
-                        "Explain how the %(category)s data relates to the client's own "
-                        "coaching question.",
-                        category=labels[line.category],
-                    )
+
+    @api.model
+    def _avg_check_relation_note(self, vals, category):
+        if not (vals.get("relation_note") or "").strip():
+            labels = dict(self._fields["category"]._description_selection(self.env))
+            raise ValidationError(
+                _(
+                    "Explain how the %(category)s data relates to the client's own "
+                    "coaching question.",
+                    category=labels.get(category, category),
                 )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._avg_check_relation_note(vals, vals.get("category"))
+        return super().create(vals_list)
 
     def write(self, vals):
+        if "relation_note" in vals:
+            for line in self:
+                self._avg_check_relation_note(vals, vals.get("category", line.category))
         if not self.env.context.get("avg_consent_withdrawal") and any(
             line.state == "withdrawn" for line in self
         ):

@@ -17,3 +17,6 @@ class ResConfigSettings(models.TransientModel):
         required=True,
         config_parameter="avg_coaching.minor_policy",
     )
+
+    def action_avg_rewrap_keys(self):
+        return self.env["avg.data.key"].action_rewrap_keys()

@@ -1,5 +1,7 @@
 from . import test_bsn
 from . import test_dossier
+from . import test_encryption
+from . import test_i18n
 from . import test_jsonrpc
 from . import test_minors
 from . import test_security

@@ -67,6 +67,7 @@ class TestMinors(AvgCoachingCase):
         self.assertTrue(self._open(adult))  # exactly 16 today
 
     def test_switching_client_to_minor_refused(self):
-        with self.assertRaises(ValidationError):
-            self.dossier.with_user(self.coach).write({"client_id": self.minor.id})
-        self.assertEqual(self.dossier.client_id, self.client)
+        empty = self._open(self.client2)
+        with self.assertRaisesRegex(ValidationError, "under 16"):
+            empty.write({"client_id": self.minor.id})
+        self.assertEqual(empty.client_id, self.client2)

@@ -147,7 +147,7 @@ class TestSecurity(AvgCoachingCase):
             [
                 ("res_model", "=", "coaching.document"),
                 ("res_id", "=", self.document.id),
-                ("res_field", "=", "file"),
+                ("res_field", "=", "file_enc"),
             ]
         )
         self.assertTrue(attachment)

@@ -1,0 +1,71 @@
+# Issue 3 benchmark, run with: bench/run encryption.py (inside odoo-bin shell: `env`).
+# Writes and reads 1,000 session notes with and without encryption in the same run,
+# on the same model and table: "plain" writes/reads the storage column directly, the
+# encrypted path goes through the encrypted field (key lookup, AES-GCM, ORM compute).
+# Everything is rolled back at the end.
+import statistics
+import time
+
+N = 1000
+ROUNDS = 5
+TEXT = "Sessie-aantekening: de cliënt oefende met grenzen aangeven. " * 8  # ~500 chars
+
+Session = env["coaching.session"]  # noqa: F821 - provided by odoo-bin shell
+Partner = env["res.partner"]  # noqa: F821
+client = Partner.create({"name": "Bench Cliënt", "is_coaching_client": True})
+dossier = env["coaching.dossier"].create(  # noqa: F821
+    {"client_id": client.id, "coach_id": env.ref("base.user_admin").id}  # noqa: F821
+)
+env.flush_all()  # noqa: F821
+
+
+def timed(func):
+    start = time.perf_counter()
+    func()
+    env.flush_all()  # noqa: F821
+    return time.perf_counter() - start
+
+
+def write(field):
+    def run():
+        Session.create(
+            [
+                {"dossier_id": dossier.id, "date": "2026-01-01", field: TEXT}
+                for _ in range(N)
+            ]
+        )
+
+    return run
+
+
+def read(field):
+    def run():
+        env.invalidate_all()  # noqa: F821
+        env["avg.data.key"]._avg_clear_cache()  # noqa: F821
+        records = Session.search(
+            [("dossier_id", "=", dossier.id)], limit=N, order="id desc"
+        )
+        values = records.mapped(field)
+        assert len(values) == N and all(values)
+
+    return run
+
+
+results = {}
+for label, field in (("plain", "notes_enc"), ("encrypted", "notes")):
+    writes, reads = [], []
+    for _round in range(ROUNDS):
+        env.cr.execute("SAVEPOINT bench")  # noqa: F821
+        writes.append(timed(write(field)))
+        reads.append(timed(read(field)))
+        env.cr.execute("ROLLBACK TO SAVEPOINT bench")  # noqa: F821
+        env.invalidate_all()  # noqa: F821
+    results[label] = (statistics.median(writes), statistics.median(reads))
+
+pw, pr = results["plain"]
+ew, er = results["encrypted"]
+print(f"encryption bench: {N} notes of {len(TEXT)} chars, median of {ROUNDS} rounds")
+print(f"  write: plain {pw:.3f} s, encrypted {ew:.3f} s, ratio {ew / pw:.2f}x")
+print(f"  read:  plain {pr:.3f} s, encrypted {er:.3f} s, ratio {er / pr:.2f}x")
+print(f"  write+read ratio: {(ew + er) / (pw + pr):.2f}x (goal: at most 1.5x)")
+env.cr.rollback()  # noqa: F821
