@@ -1,5 +1,7 @@
 from . import avg_bsn_guard
 from . import avg_data_key
+from . import avg_deletion_log
+from . import avg_retention_policy
 from . import avg_encrypted_mixin
 from . import avg_consent
 from . import res_partner
@@ -8,3 +10,4 @@ from . import coaching_session
 from . import coaching_document
 from . import coaching_special_data
 from . import res_config_settings
+from . import account_move_retention

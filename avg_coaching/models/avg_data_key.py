@@ -24,7 +24,7 @@ class AvgDataKey(models.Model):
     _rec_name = "partner_id"
 
     partner_id = fields.Many2one(
-        "res.partner", required=True, index=True, ondelete="restrict", readonly=True
+        "res.partner", required=True, index=True, ondelete="cascade", readonly=True
     )
     wrapped_key = fields.Char(readonly=True, copy=False)
     master_key_id = fields.Char(

@@ -125,9 +125,15 @@ class AvgEncryptedMixin(models.AbstractModel):
         # list, form or export shows, so per-record field access would dominate.
         enc_fields = self._avg_encrypted_fields()
         subject_field = self._fields[self._avg_subject_field]
+        cache = self.env.cache
         stored = self.sudo().with_context(bin_size=False)
         stored.fetch([subject_field.name] + [f.storage for f in enc_fields])
-        cache = self.env.cache
+        fetched = set(cache.get_records(stored, subject_field)._ids)
+        records = self.browse(i for i in self._ids if i in fetched)
+        gone = self - records  # deleted meanwhile: nothing to show for them
+        for field in enc_fields:
+            cache.update(gone, field, [False] * len(gone))
+        stored = stored.browse(records._ids)
         subject_ids = list(cache.get_values(stored, subject_field))
         keys = self.env["avg.data.key"]._avg_get_keys(
             self.env["res.partner"].browse({sid for sid in subject_ids if sid})
@@ -139,16 +145,15 @@ class AvgEncryptedMixin(models.AbstractModel):
         }
         for field in enc_fields:
             tokens = cache.get_values(stored, self._fields[field.storage])
-            values = []
-            for record_id, subject_id, token in zip(
-                self._ids, subject_ids, tokens, strict=True
-            ):
-                values.append(
-                    self._avg_decrypt_value(
-                        field, record_id, subject_id, token, ciphers, keys
-                    )
+            values = [
+                self._avg_decrypt_value(
+                    field, record_id, subject_id, token, ciphers, keys
                 )
-            cache.update(self, field, values)
+                for record_id, subject_id, token in zip(
+                    records._ids, subject_ids, tokens, strict=True
+                )
+            ]
+            cache.update(records, field, values)
 
     def _avg_decrypt_value(self, field, record_id, subject_id, token, ciphers, keys):
         if not token:

@@ -1,3 +1,5 @@
+from dateutil.relativedelta import relativedelta
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
@@ -112,6 +114,18 @@ class CoachingDossier(models.Model):
     prior_help_result_enc = fields.Text(copy=False, groups="base.group_system")
     medical_treatment_enc = fields.Text(copy=False, groups="base.group_system")
     personal_notes_enc = fields.Text(copy=False, groups="base.group_system")
+    retention_due_date = fields.Date(
+        string="Content purged on",
+        compute="_compute_retention_due_date",
+        store=True,
+        index=True,
+        help="End date plus the agreed retention term, or the practice's default "
+        "term (Settings > Coaching).",
+    )
+    content_purged_date = fields.Date(
+        string="Content purged on (done)", readonly=True, copy=False
+    )
+    retention_reminder_date = fields.Date(readonly=True, copy=False)
     session_ids = fields.One2many("coaching.session", "dossier_id", string="Sessions")
     session_count = fields.Integer(compute="_compute_session_count")
     document_ids = fields.One2many(
@@ -142,6 +156,24 @@ class CoachingDossier(models.Model):
         counts = {dossier.id: count for dossier, count in groups}
         for dossier in self:
             dossier.session_count = counts.get(dossier.id, 0)
+
+    @api.model
+    def _avg_default_retention_years(self):
+        return int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("avg_coaching.dossier_retention_years", "7")
+        )
+
+    @api.depends("state", "date_end", "retention_years")
+    def _compute_retention_due_date(self):
+        default_years = self._avg_default_retention_years()
+        for dossier in self:
+            if dossier.state != "closed" or not dossier.date_end:
+                dossier.retention_due_date = False
+                continue
+            years = dossier.retention_years or default_years
+            dossier.retention_due_date = dossier.date_end + relativedelta(years=years)
 
     @api.constrains("date_start", "date_end")
     def _check_dates(self):
@@ -342,3 +374,104 @@ class CoachingDossier(models.Model):
         action["domain"] = [("dossier_id", "=", self.id)]
         action["context"] = {"default_dossier_id": self.id}
         return action
+
+    # ------------------------------------------------------------------ retention
+    @api.model
+    def _avg_due_dossier(self, policy, today, limit=None):
+        """Closed dossiers past their (agreed) term whose content is still there."""
+        return self.search(
+            [
+                ("state", "=", "closed"),
+                ("retention_due_date", "<=", today),
+                ("content_purged_date", "=", False),
+                *self.env["res.partner"]._avg_block_domain("client_id"),
+            ],
+            limit=limit,
+        )
+
+    def _avg_purge_dossier(self, policy):
+        """The dossier's term has ended: delete its content, keep the agreement."""
+        for dossier in self:
+            counts = {
+                "coaching.session": len(dossier.session_ids),
+                "coaching.document": len(dossier.document_ids),
+                "coaching.special.data": len(dossier.special_data_ids),
+            }
+            dossier.session_ids.unlink()
+            dossier.document_ids.unlink()
+            dossier.special_data_ids.unlink()
+            content = [
+                f.storage
+                for f in self._avg_encrypted_fields()
+                if f.name != "agreement_document"
+            ]
+            dossier.with_context(tracking_disable=True).write(
+                dict.fromkeys(content, False)
+                | {"content_purged_date": fields.Date.context_today(self)}
+            )
+            dossier.message_ids.unlink()
+            counts["coaching.dossier (content)"] = 1
+            self.env["avg.deletion.log"]._avg_record(
+                "purge", dossier.client_id, counts, policy=policy
+            )
+
+    @api.model
+    def _avg_due_agreement(self, policy, today, limit=None):
+        """Dossiers whose agreement ended more than the agreement term ago."""
+        return self.search(
+            [
+                ("state", "=", "closed"),
+                ("date_end", "<=", policy._avg_cutoff(today)),
+                ("retention_due_date", "<=", today),
+                *self.env["res.partner"]._avg_block_domain("client_id"),
+            ],
+            limit=limit,
+        )
+
+    def _avg_purge_agreement(self, policy):
+        for dossier in self:
+            counts = {
+                "coaching.dossier": 1,
+                "coaching.session": len(dossier.session_ids),
+                "coaching.document": len(dossier.document_ids),
+            }
+            client = dossier.client_id
+            dossier.unlink()
+            self.env["avg.deletion.log"]._avg_record(
+                "purge", client, counts, policy=policy
+            )
+
+    @api.model
+    def _cron_retention_reminders(self):
+        """Give the coach an activity before a dossier's content is purged."""
+        policy = self.env.ref(
+            "avg_coaching.retention_policy_dossier", raise_if_not_found=False
+        )
+        if not policy or not policy.active:
+            return True
+        today = fields.Date.context_today(self)
+        horizon = today + relativedelta(days=policy.remind_days)
+        dossiers = self.sudo().search(
+            [
+                ("state", "=", "closed"),
+                ("retention_due_date", "<=", horizon),
+                ("content_purged_date", "=", False),
+                ("retention_reminder_date", "=", False),
+            ]
+        )
+        for dossier in dossiers:
+            dossier.activity_schedule(
+                "mail.mail_activity_data_todo",
+                date_deadline=min(dossier.retention_due_date, horizon),
+                summary=_("Dossier content will be purged"),
+                note=_(
+                    "The retention term of dossier %(name)s ends on %(date)s: its "
+                    "content will then be deleted. Set a legal hold on the client if "
+                    "it must be kept.",
+                    name=dossier.name,
+                    date=dossier.retention_due_date,
+                ),
+                user_id=dossier.coach_id.id,
+            )
+        dossiers.write({"retention_reminder_date": today})
+        return True

@@ -1,3 +1,5 @@
+from dateutil.relativedelta import relativedelta
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
@@ -123,4 +125,26 @@ class CoachingSpecialData(models.Model):
             )
             lines.with_context(avg_consent_withdrawal=True).write(
                 {"state": "withdrawn", "withdrawn_date": consent.withdrawn_date}
+            )
+
+    @api.model
+    def _avg_due_special_withdrawn(self, policy, today, limit=None):
+        cutoff = fields.Datetime.to_datetime(policy._avg_cutoff(today)) + relativedelta(
+            days=1
+        )
+        return self.search(
+            [
+                ("state", "=", "withdrawn"),
+                ("withdrawn_date", "<", cutoff),
+                *self.env["res.partner"]._avg_block_domain("client_id"),
+            ],
+            limit=limit,
+        )
+
+    def _avg_purge_special_withdrawn(self, policy):
+        for line in self:
+            client = line.client_id
+            line.unlink()
+            self.env["avg.deletion.log"]._avg_record(
+                "purge", client, {"coaching.special.data": 1}, policy=policy
             )

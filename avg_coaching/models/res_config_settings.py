@@ -18,5 +18,27 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="avg_coaching.minor_policy",
     )
 
+    avg_dossier_retention_years = fields.Selection(
+        [
+            ("7", "7 years after the trajectory (ZKM privacy rules)"),
+            ("5", "5 years after the trajectory (privacy statement)"),
+        ],
+        string="Dossier retention",
+        default="7",
+        required=True,
+        config_parameter="avg_coaching.dossier_retention_years",
+    )
+
+    def set_values(self):
+        before = self.env["coaching.dossier"]._avg_default_retention_years()
+        res = super().set_values()
+        if self.env["coaching.dossier"]._avg_default_retention_years() != before:
+            dossiers = (
+                self.env["coaching.dossier"].sudo().search([("state", "=", "closed")])
+            )
+            dossiers.modified(["retention_years"])
+            dossiers.flush_recordset()
+        return res
+
     def action_avg_rewrap_keys(self):
         return self.env["avg.data.key"].action_rewrap_keys()

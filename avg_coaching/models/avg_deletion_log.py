@@ -1,0 +1,108 @@
+import hashlib
+import hmac
+import json
+import logging
+import os
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import config
+
+_logger = logging.getLogger(__name__)
+
+
+class AvgDeletionLog(models.Model):
+    """What was purged, when and why, without any personal data (art. 5(2), 30).
+
+    ``subject_ref`` is an HMAC of the subject's id and creation time under the
+    database secret: it cannot be turned back into a person, yet lets a restored
+    backup find the same subject again to re-apply the erasure.
+    """
+
+    _name = "avg.deletion.log"
+    _description = "Deletion log"
+    _order = "date desc, id desc"
+    _rec_name = "subject_ref"
+
+    date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
+    policy_id = fields.Many2one(
+        "avg.retention.policy", readonly=True, ondelete="set null"
+    )
+    reason = fields.Char(readonly=True, help="Policy or request that caused the purge.")
+    operation = fields.Selection(
+        [("erase", "Erased"), ("anonymise", "Anonymised"), ("purge", "Content purged")],
+        required=True,
+        readonly=True,
+    )
+    subject_ref = fields.Char(string="Subject reference", readonly=True, index=True)
+    counts = fields.Text(string="Records per model", readonly=True)
+
+    @api.model
+    def _avg_subject_ref(self, partner):
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret", "")
+        message = f"{partner.id}:{fields.Datetime.to_string(partner.create_date)}"
+        return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+    @api.model
+    def _avg_journal_path(self):
+        """An append-only copy outside the database, to re-apply after a restore."""
+        return os.path.join(
+            config["data_dir"], "avg_coaching", f"{self.env.cr.dbname}.jsonl"
+        )
+
+    @api.model
+    def _avg_record(self, operation, partner, counts, policy=None, reason=None):
+        ref = self._avg_subject_ref(partner) if partner else False
+        return self._avg_record_ref(
+            operation, ref, counts, policy=policy, reason=reason
+        )
+
+    @api.model
+    def _avg_record_ref(self, operation, ref, counts, policy=None, reason=None):
+        values = {
+            "operation": operation,
+            "subject_ref": ref,
+            "counts": json.dumps(counts, sort_keys=True),
+            "policy_id": policy.id if policy else False,
+            "reason": reason or (policy.code if policy else False),
+        }
+        log = self.sudo().create(values)
+        if operation == "erase" and ref:
+            path = self._avg_journal_path()
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "a", encoding="utf-8") as journal:
+                journal.write(
+                    json.dumps(
+                        {
+                            "date": fields.Datetime.to_string(log.date),
+                            "operation": operation,
+                            "subject_ref": values["subject_ref"],
+                        }
+                    )
+                    + "\n"
+                )
+        return log
+
+    @api.model
+    def _avg_reapply(self, path=None):
+        """After restoring a backup: erase again every subject the journal names.
+
+        Returns the number of subjects erased again.
+        """
+        path = path or self._avg_journal_path()
+        if not os.path.exists(path):
+            raise UserError(_("No deletion journal found at %(path)s.", path=path))
+        wanted = set()
+        with open(path, encoding="utf-8") as journal:
+            for line in journal:
+                line = line.strip()
+                if line:
+                    wanted.add(json.loads(line)["subject_ref"])
+        Partner = self.env["res.partner"].sudo().with_context(active_test=False)
+        redone = 0
+        for partner in Partner.search([("avg_erased_date", "=", False)]):
+            if self._avg_subject_ref(partner) in wanted:
+                partner._avg_erase(reason="restore")
+                redone += 1
+        _logger.info("Re-applied %s erasures from %s", redone, path)
+        return redone

@@ -1,0 +1,165 @@
+import logging
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import config
+
+_logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+
+
+class AvgRetentionPolicy(models.Model):
+    """How long the data of one purpose is kept, and what happens when it expires.
+
+    Each policy names a handler (``code``) that finds what is due through indexed
+    dates and purges it through the one erasure path (``res.partner._avg_erase``)
+    or the dossier purge (``coaching.dossier._avg_purge_*``).
+    """
+
+    _name = "avg.retention.policy"
+    _description = "Retention policy"
+    _order = "sequence, id"
+
+    name = fields.Char(string="Purpose", required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    code = fields.Selection(
+        [
+            ("contact", "Contact that did not lead to a service"),
+            ("invoice", "Invoices and bookkeeping"),
+            ("agreement", "Coaching agreement"),
+            ("crm", "Client relationship (CRM)"),
+            ("dossier", "Coaching dossier"),
+            ("special_withdrawn", "Special-category data after withdrawn consent"),
+        ],
+        string="Handler",
+        required=True,
+        help="What the daily cron does for this purpose.",
+    )
+    model_id = fields.Many2one(
+        "ir.model", string="Model", required=True, ondelete="cascade"
+    )
+    date_field_id = fields.Many2one(
+        "ir.model.fields",
+        string="Counts from",
+        required=True,
+        ondelete="cascade",
+        domain="[('model_id', '=', model_id), ('ttype', 'in', ('date', 'datetime'))]",
+    )
+    period = fields.Integer(required=True, default=1)
+    period_unit = fields.Selection(
+        [
+            ("days", "Days"),
+            ("weeks", "Weeks"),
+            ("months", "Months"),
+            ("years", "Years"),
+        ],
+        required=True,
+        default="years",
+    )
+    action = fields.Selection(
+        [
+            ("delete", "Delete"),
+            ("anonymise", "Anonymise"),
+            ("remind", "Remind the coach"),
+        ],
+        required=True,
+        default="delete",
+    )
+    legal_basis = fields.Text(string="Legal basis", translate=True)
+    remind_days = fields.Integer(
+        string="Remind the coach (days before)",
+        default=30,
+        help="The coach gets an activity this many days before a dossier is purged.",
+    )
+
+    _sql_constraints = [
+        ("code_uniq", "unique(code)", "There is one retention policy per handler."),
+    ]
+
+    @api.constrains("period", "remind_days")
+    def _check_period(self):
+        for policy in self:
+            if policy.period < 0 or policy.remind_days < 0:
+                raise ValidationError(
+                    _("Retention periods and reminder days cannot be negative.")
+                )
+
+    def _avg_delta(self):
+        self.ensure_one()
+        return relativedelta(**{self.period_unit: self.period})
+
+    def _avg_cutoff(self, today):
+        """Records whose counting date is on or before this date are due."""
+        return today - self._avg_delta()
+
+    # ------------------------------------------------------------------ engine
+    @api.model
+    def _cron_purge(self):
+        """Daily: purge what has expired under every active policy."""
+        today = fields.Date.context_today(self)
+        for policy in self.search([]):
+            policy._avg_run(today)
+        return True
+
+    def _avg_run(self, today, batch_size=BATCH_SIZE):
+        """Purge what this policy finds due on ``today``, in batches.
+
+        Each record is purged in a savepoint: one that fails is logged and skipped
+        (and found again on the next run). Outside tests, every batch is committed.
+        Returns (done, failed) counts.
+        """
+        self.ensure_one()
+        handler = f"_avg_due_{self.code}"
+        purge = f"_avg_purge_{self.code}"
+        target = self.env[self.sudo().model_id.model].sudo()
+        if self.action == "remind" or not hasattr(target, handler):
+            return 0, 0
+        done = failed = 0
+        seen_failed = set()
+        while True:
+            due = getattr(target, handler)(
+                self, today, limit=batch_size + len(seen_failed)
+            )
+            due = due.filtered(lambda r: r.id not in seen_failed)[:batch_size]
+            if not due:
+                break
+            for record in due:
+                try:
+                    with self.env.cr.savepoint():
+                        getattr(record, purge)(self)
+                    done += 1
+                except Exception:
+                    _logger.exception(
+                        "Retention %s: purging %s,%s failed; retried next run",
+                        self.code,
+                        record._name,
+                        record.id,
+                    )
+                    seen_failed.add(record.id)
+                    failed += 1
+            if self._avg_can_commit():
+                # Keep the progress of a long sweep; see data_recycle.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            self.env.invalidate_all()
+        if done or failed:
+            _logger.info("Retention %s: %s purged, %s failed", self.code, done, failed)
+        return done, failed
+
+    @api.model
+    def _avg_can_commit(self):
+        return not (config["test_enable"] or config["test_file"])
+
+    def _avg_preview(self, today, days):
+        """What this policy will purge between today and today + days."""
+        self.ensure_one()
+        target = self.env[self.sudo().model_id.model].sudo()
+        handler = f"_avg_due_{self.code}"
+        if not hasattr(target, handler):
+            return target
+        return getattr(target, handler)(
+            self, today + relativedelta(days=days), limit=None
+        )

@@ -1,0 +1,391 @@
+import base64
+import json
+import subprocess
+import uuid
+from unittest.mock import patch
+
+from freezegun import freeze_time
+
+from odoo import SUPERUSER_ID, api, fields
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+from odoo.tools import config, mute_logger
+from odoo.tools.misc import exec_pg_environ, find_pg_tool
+
+from .common import AvgCoachingCase
+
+
+@tagged("post_install", "-at_install")
+class TestRetention(AvgCoachingCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        company = cls.env.company
+        if not cls.env["account.journal"].search(
+            [("type", "=", "sale"), ("company_id", "=", company.id)], limit=1
+        ):
+            cls.env["account.chart.template"].try_loading(
+                "generic_coa", company, install_demo=False
+            )
+        cls.Policy = cls.env["avg.retention.policy"]
+        cls.cron = cls.env.ref("avg_coaching.ir_cron_retention_purge")
+
+    def _run_cron(self, day):
+        with freeze_time(day):
+            self.cron.method_direct_trigger()
+        self.env.invalidate_all()
+
+    def _closed_dossier(self, client, date_end, **extra):
+        vals = {
+            "client_id": client.id,
+            "coach_id": self.coach.id,
+            "state": "active",
+            "date_start": "2009-01-01",
+            "date_end": date_end,
+            "help_question": "Oude hulpvraag",
+        }
+        vals.update(extra)
+        dossier = self.env["coaching.dossier"].create(vals)
+        self.env["coaching.session"].create(
+            {"dossier_id": dossier.id, "date": "2009-02-01", "notes": "Oude notitie"}
+        )
+        dossier.action_close()
+        return dossier
+
+    def _client(self, name, **extra):
+        vals = {"name": name, "is_coaching_client": True, "email": f"{name[:3]}@x.test"}
+        vals.update(extra)
+        return self.env["res.partner"].create(vals)
+
+    def _invoice(self, partner, day):
+        with freeze_time(day):
+            move = self.env["account.move"].create(
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": partner.id,
+                    "invoice_date": day,
+                    "invoice_line_ids": [
+                        (0, 0, {"name": "Coachingsessie", "price_unit": 100})
+                    ],
+                }
+            )
+            move.action_post()
+        return move
+
+    # ---------------------------------------------------------------- policies
+    def test_default_policies_shipped(self):
+        codes = {
+            p.code: (p.period, p.period_unit, p.model_id.model)
+            for p in self.Policy.search([])
+        }
+        self.assertEqual(codes["contact"], (2, "years", "res.partner"))
+        self.assertEqual(codes["invoice"], (7, "years", "account.move"))
+        self.assertEqual(codes["agreement"], (7, "years", "coaching.dossier"))
+        self.assertEqual(codes["crm"], (5, "years", "res.partner"))
+        self.assertEqual(codes["dossier"][2], "coaching.dossier")
+        for policy in self.Policy.search([]):
+            self.assertTrue(policy.legal_basis, policy.code)
+
+    def test_contact_without_service_at_boundary(self):
+        with freeze_time("2024-03-01"):
+            prospect = self._client("Prospect Fictief")
+        self.assertEqual(str(prospect.avg_last_contact), "2024-03-01")
+        self._run_cron("2026-02-28")
+        self.assertTrue(prospect.exists())
+        self._run_cron("2026-03-01")
+        self.assertFalse(prospect.exists())
+        log = self.env["avg.deletion.log"].search([], limit=1)
+        print(
+            "DBGLOG",
+            self.env["avg.deletion.log"]
+            .search([])
+            .read(["policy_id", "reason", "counts", "date"]),
+        )
+        self.assertEqual(log.policy_id.code, "contact")
+        self.assertNotIn("Prospect", str(log.read()))
+
+    def test_dossier_content_at_boundary_and_agreed_term(self):
+        default = self._closed_dossier(self.client, "2019-06-30")
+        agreed = self._closed_dossier(self.client2, "2019-06-30", retention_years=3)
+        self.assertEqual(str(default.retention_due_date), "2026-06-30")
+        self.assertEqual(str(agreed.retention_due_date), "2022-06-30")
+        self._run_cron("2022-06-29")
+        self.assertTrue(agreed.session_ids)
+        self._run_cron("2022-06-30")
+        self.assertFalse(agreed.session_ids)
+        self.assertFalse(agreed.sudo().help_question_enc)
+        self.assertEqual(str(agreed.content_purged_date), "2022-06-30")
+        self.assertTrue(default.session_ids)
+        self._run_cron("2026-06-29")
+        self.assertEqual(default.help_question, "Oude hulpvraag")
+        self.assertTrue(agreed.exists(), "the agreement stays for its own term")
+        self._run_cron("2026-06-30")
+        # Seven years: the dossier term and the agreement term end together.
+        self.assertFalse(default.exists())
+        self.assertFalse(agreed.exists())
+
+    def test_setting_switches_default_to_five_years(self):
+        dossier = self._closed_dossier(self.client, "2019-06-30")
+        self.env["res.config.settings"].create(
+            {"avg_dossier_retention_years": "5"}
+        ).execute()
+        self.assertEqual(str(dossier.retention_due_date), "2024-06-30")
+
+    def test_agreement_at_boundary_then_crm(self):
+        client = self._client("Oud Cliënt")
+        dossier = self._closed_dossier(client, "2019-01-10", retention_years=2)
+        self.assertEqual(str(client.avg_relation_end), "2019-01-10")
+        self._run_cron("2026-01-09")
+        self.assertTrue(dossier.exists())
+        self._run_cron("2026-01-10")
+        self.assertFalse(dossier.exists())
+        # CRM: 5 years after the relationship ended, and no dossier left: erased.
+        self.assertFalse(client.exists())
+
+    def test_crm_waits_for_the_dossier(self):
+        dossier = self._closed_dossier(self.client, "2019-01-10")
+        self._run_cron("2024-01-11")  # CRM term passed, dossier term not
+        self.assertTrue(self.client.exists())
+        self.assertTrue(dossier.exists())
+
+    def test_withdrawn_special_data_purged(self):
+        consent = self._consent(self.client, "special_health")
+        line = self.env["coaching.special.data"].create(
+            {
+                "dossier_id": self.dossier.id,
+                "category": "health",
+                "relation_note": "Moe",
+            }
+        )
+        with freeze_time("2026-05-01 09:00:00"):
+            consent.action_withdraw()
+        self._run_cron("2026-04-30")
+        self.assertTrue(line.exists())
+        self._run_cron("2026-05-01")
+        self.assertFalse(line.exists())
+
+    # ---------------------------------------------------------------- blockers
+    def test_hold_and_restriction_block_everything(self):
+        for field in ("avg_legal_hold", "avg_restricted"):
+            with self.subTest(field=field):
+                client = self._client(f"Vastgehouden {field}")
+                dossier = self._closed_dossier(client, "2010-01-01")
+                client.write({field: True})
+                self._run_cron("2026-11-01")
+                self.assertTrue(client.exists())
+                self.assertTrue(dossier.session_ids)
+                with self.assertRaisesRegex(UserError, "cannot be erased now"):
+                    client._avg_erase()
+                self.assertTrue(dossier.exists())
+                client.write({field: False})
+                self._run_cron("2026-11-01")
+                self.assertFalse(client.exists())
+
+    # ---------------------------------------------------------------- robustness
+    def test_failure_isolated_and_retried(self):
+        first = self._closed_dossier(self.client, "2010-01-01")
+        second = self._closed_dossier(self.client2, "2010-01-01")
+        original = type(self.env["coaching.dossier"])._avg_purge_dossier
+
+        def failing(records, policy):
+            if first in records:
+                raise RuntimeError("disk full")
+            return original(records, policy)
+
+        with (
+            patch.object(
+                type(self.env["coaching.dossier"]), "_avg_purge_dossier", failing
+            ),
+            mute_logger("odoo.addons.avg_coaching.models.avg_retention_policy"),
+        ):
+            policy = self.env.ref("avg_coaching.retention_policy_dossier")
+            with freeze_time("2026-11-01"):
+                done, failed = policy._avg_run(fields.Date.to_date("2026-11-01"))
+        self.assertEqual((done, failed), (1, 1))
+        self.assertTrue(first.session_ids, "the failing record is left intact")
+        self.assertFalse(second.session_ids)
+        self._run_cron("2026-11-02")  # retried on the next run
+        self.assertFalse(first.session_ids)
+
+    def test_second_run_changes_nothing(self):
+        self._closed_dossier(self.client, "2010-01-01")
+        self._run_cron("2026-11-01")
+        logs = self.env["avg.deletion.log"].search_count([])
+        self._run_cron("2026-11-01")
+        self.assertEqual(self.env["avg.deletion.log"].search_count([]), logs)
+
+    def test_preview_and_reminder(self):
+        dossier = self._closed_dossier(self.client, "2019-12-15")  # due 2026-12-15
+        with freeze_time("2026-11-23"):
+            preview = (
+                self.env["avg.retention.preview"]
+                .with_user(self.privacy_manager)
+                .create({"days": 30})
+            )
+            preview.action_preview()
+            self.assertIn(dossier.display_name, preview.line_ids.mapped("name"))
+            preview.days = 10
+            preview.action_preview()
+            self.assertNotIn(dossier.display_name, preview.line_ids.mapped("name"))
+            self.env.ref(
+                "avg_coaching.ir_cron_retention_reminders"
+            ).method_direct_trigger()
+            self.env.ref(
+                "avg_coaching.ir_cron_retention_reminders"
+            ).method_direct_trigger()
+        activities = dossier.activity_ids
+        self.assertEqual(len(activities), 1, "one reminder, also after a second run")
+        self.assertEqual(activities.user_id, self.coach)
+        with self.assertRaises(UserError):
+            self.env["avg.retention.preview"].create({"days": -1})
+
+    def test_only_privacy_manager_edits_policies(self):
+        policy = self.env.ref("avg_coaching.retention_policy_crm")
+        policy.with_user(self.privacy_manager).write({"period": 6})
+        self.assertEqual(policy.with_user(self.coach).period, 6)
+        from odoo.exceptions import AccessError
+
+        with self.assertRaises(AccessError):
+            policy.with_user(self.coach).write({"period": 1})
+        with self.assertRaises(AccessError):
+            policy.with_user(self.bookkeeper).read(["period"])
+        with self.assertRaises(AccessError):
+            self.env["avg.deletion.log"].with_user(self.coach).search([])
+
+    # ---------------------------------------------------------------- erasure
+    def test_erasure_with_posted_invoice_and_audit_trail(self):
+        self.env.company.check_account_audit_trail = True
+        client = self._client(
+            "Factuur Cliënt", phone="+31 6 22223333", comment="Notitie X"
+        )
+        dossier = self._closed_dossier(client, "2024-01-01")
+        self._consent(client, "dossier")
+        invoice = self._invoice(client, "2024-02-01")
+        client.message_post(body="Bericht over de cliënt")
+        client.write({"email": "nieuw@x.test"})  # tracked
+        self.flush_tracking()
+        partner_id = client.id
+        with freeze_time("2026-11-01"):
+            client._avg_erase(reason="request")
+        self.env.invalidate_all()
+        self.assertEqual(client.id, partner_id)
+        self.assertTrue(client.exists(), "anonymised in place: invoices point here")
+        self.assertEqual(invoice.partner_id, client)
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(
+            client.name, "Factuur Cliënt", "the invoice still needs the name"
+        )
+        self.assertFalse(client.email)
+        self.assertFalse(client.phone)
+        self.assertFalse(client.comment)
+        self.assertFalse(dossier.exists())
+        self.assertFalse(
+            self.env["avg.consent"].search([("partner_id", "=", partner_id)])
+        )
+        self.assertEqual(str(client.avg_fiscal_hold_until), "2031-02-01")
+        key = self.env["avg.data.key"].search([("partner_id", "=", partner_id)])
+        self.assertEqual(key.state, "destroyed")
+        # The fiscal term ends: the rest goes.
+        self._run_cron("2031-01-31")
+        self.assertEqual(client.name, "Factuur Cliënt")
+        self._run_cron("2031-02-01")
+        self.assertNotEqual(client.name, "Factuur Cliënt")
+        self.assertFalse(client.street)
+        self.assertFalse(
+            self.env["mail.message"].search(
+                [("model", "=", "res.partner"), ("res_id", "=", partner_id)]
+            )
+        )
+        self.assertEqual(invoice.state, "posted")
+
+    def test_erasure_deactivates_portal_user(self):
+        user = self.env["res.users"].create(
+            {
+                "name": "Portaal Cliënt",
+                "login": "portal-client@x.test",
+                "groups_id": [(6, 0, [self.env.ref("base.group_portal").id])],
+            }
+        )
+        partner = user.partner_id
+        partner.is_coaching_client = True
+        self._invoice(partner, "2026-01-01")
+        partner._avg_erase(reason="request")
+        self.assertFalse(user.active)
+        self.assertNotIn("portal-client", user.login)
+
+    def test_erasure_without_invoices_deletes_contact(self):
+        client = self._client("Zonder Factuur")
+        self._closed_dossier(client, "2024-01-01")
+        client._avg_erase(reason="request")
+        self.assertFalse(client.exists())
+        client._avg_erase(reason="request")  # a second run on the same ids is harmless
+
+    def test_pg_dump_after_erasure_keeps_only_fiscal_data(self):
+        """After erasure no trace of e-mail, phone or notes anywhere in a pg_dump."""
+        tag = uuid.uuid4().hex[:8]
+        email, phone, note = (
+            f"wis-{tag}@erase.test",
+            f"+31 6 {tag}",
+            f"WISNOTITIE-{tag}",
+        )
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            client = env["res.partner"].create(
+                {
+                    "name": "Wis Cliënt",
+                    "is_coaching_client": True,
+                    "email": email,
+                    "phone": phone,
+                }
+            )
+            dossier = env["coaching.dossier"].create(
+                {
+                    "client_id": client.id,
+                    "coach_id": env.ref("base.user_admin").id,
+                    "help_question": note,
+                }
+            )
+            env["coaching.session"].create({"dossier_id": dossier.id, "notes": note})
+            env["coaching.document"].create(
+                {
+                    "dossier_id": dossier.id,
+                    "name": note,
+                    "file": base64.b64encode(note.encode()),
+                }
+            )
+            client.message_post(body=note)
+            client.write({"phone": f"+31 6 9{tag}"})
+            move = env["account.move"].create(
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": client.id,
+                    "invoice_line_ids": [(0, 0, {"name": "Sessie", "price_unit": 90})],
+                }
+            )
+            move.action_post()
+            # pg_dump only sees committed rows; they stay (it is a throwaway test DB).
+            cr.commit()  # pylint: disable=invalid-commit
+            client._avg_erase(reason="test")
+            cr.commit()  # pylint: disable=invalid-commit
+        dump = subprocess.run(
+            [find_pg_tool("pg_dump"), "--no-owner", self.env.cr.dbname],
+            env=exec_pg_environ(),
+            capture_output=True,
+            check=True,
+        ).stdout
+        for trace in (email, phone, f"+31 6 9{tag}", note):
+            self.assertFalse(trace.encode() in dump, f"{trace} found in pg_dump")
+        self.assertTrue("Wis Cliënt".encode() in dump, "kept for the fiscal term")
+        self.assertTrue(config.filestore(self.env.cr.dbname))
+
+    def test_reapply_after_restore(self):
+        client = self._client("Herstel Cliënt")
+        journal = self.env["avg.deletion.log"]._avg_journal_path()
+        ref = self.env["avg.deletion.log"]._avg_subject_ref(client)
+        with open(journal, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"operation": "erase", "subject_ref": ref}) + "\n")
+        self.assertEqual(self.env["avg.deletion.log"]._avg_reapply(journal), 1)
+        self.assertFalse(client.exists())
+        self.assertEqual(self.env["avg.deletion.log"]._avg_reapply(journal), 0)
+        with self.assertRaisesRegex(UserError, "No deletion journal"):
+            self.env["avg.deletion.log"]._avg_reapply("/nonexistent/journal.jsonl")
