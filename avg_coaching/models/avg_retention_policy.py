@@ -39,9 +39,7 @@ class AvgRetentionPolicy(models.Model):
         required=True,
         help="What the daily cron does for this purpose.",
     )
-    model_id = fields.Many2one(
-        "ir.model", string="Model", required=True, ondelete="cascade"
-    )
+    model_id = fields.Many2one("ir.model", required=True, ondelete="cascade")
     date_field_id = fields.Many2one(
         "ir.model.fields",
         string="Counts from",

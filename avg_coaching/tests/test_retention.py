@@ -94,14 +94,12 @@ class TestRetention(AvgCoachingCase):
         self.assertTrue(prospect.exists())
         self._run_cron("2026-03-01")
         self.assertFalse(prospect.exists())
-        log = self.env["avg.deletion.log"].search([], limit=1)
-        print(
-            "DBGLOG",
-            self.env["avg.deletion.log"]
-            .search([])
-            .read(["policy_id", "reason", "counts", "date"]),
+        log = self.env["avg.deletion.log"].search(
+            [("policy_id.code", "=", "contact"), ("date", "=", "2026-03-01 00:00:00")]
         )
-        self.assertEqual(log.policy_id.code, "contact")
+        self.assertEqual(len(log), 1)
+        self.assertEqual(log.operation, "erase")
+        self.assertEqual(len(log.subject_ref), 64)
         self.assertNotIn("Prospect", str(log.read()))
 
     def test_dossier_content_at_boundary_and_agreed_term(self):
