@@ -9,6 +9,7 @@ from odoo.tools import config
 _logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+LOCK_CLASS = 4242  # advisory-lock namespace of the retention runs
 
 
 class AvgRetentionPolicy(models.Model):
@@ -116,6 +117,21 @@ class AvgRetentionPolicy(models.Model):
         target = self.env[self.sudo().model_id.model].sudo()
         if self.action == "remind" or not hasattr(target, handler):
             return 0, 0
+        # One run per policy at a time: a second, concurrent run skips it.
+        self.env.cr.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", [LOCK_CLASS, self.id]
+        )
+        if not self.env.cr.fetchone()[0]:
+            _logger.info("Retention %s: another run is busy; skipped", self.code)
+            return 0, 0
+        try:
+            return self._avg_run_locked(target, handler, purge, today, batch_size)
+        finally:
+            self.env.cr.execute(
+                "SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, self.id]
+            )
+
+    def _avg_run_locked(self, target, handler, purge, today, batch_size):
         done = failed = 0
         seen_failed = set()
         while True:

@@ -212,6 +212,21 @@ class TestRetention(AvgCoachingCase):
         self._run_cron("2026-11-01")
         self.assertEqual(self.env["avg.deletion.log"].search_count([]), logs)
 
+    def test_concurrent_run_skips(self):
+        dossier = self._closed_dossier(self.client, "2010-01-01")
+        policy = self.env.ref("avg_coaching.retention_policy_dossier")
+        with self.registry.cursor() as other:
+            other.execute("SELECT pg_advisory_lock(4242, %s)", [policy.id])
+            try:
+                self.assertEqual(
+                    policy._avg_run(fields.Date.to_date("2026-11-01")), (0, 0)
+                )
+                self.assertTrue(dossier.session_ids)
+            finally:
+                other.execute("SELECT pg_advisory_unlock(4242, %s)", [policy.id])
+        self.assertEqual(policy._avg_run(fields.Date.to_date("2026-11-01")), (1, 0))
+        self.assertFalse(dossier.session_ids)
+
     def test_preview_and_reminder(self):
         dossier = self._closed_dossier(self.client, "2019-12-15")  # due 2026-12-15
         with freeze_time("2026-11-23"):
