@@ -59,29 +59,37 @@ class AvgDeletionLog(models.Model):
 
     @api.model
     def _avg_record_ref(self, operation, ref, counts, policy=None, reason=None):
-        values = {
-            "operation": operation,
-            "subject_ref": ref,
-            "counts": json.dumps(counts, sort_keys=True),
-            "policy_id": policy.id if policy else False,
-            "reason": reason or (policy.code if policy else False),
-        }
-        log = self.sudo().create(values)
-        if operation == "erase" and ref:
+        return self._avg_record_many(
+            operation, [(ref, counts)], policy=policy, reason=reason
+        )
+
+    @api.model
+    def _avg_record_many(self, operation, entries, policy=None, reason=None):
+        """Log purges: ``entries`` is a list of (subject_ref, counts)."""
+        vals_list = [
+            {
+                "operation": operation,
+                "subject_ref": ref,
+                "counts": json.dumps(counts, sort_keys=True),
+                "policy_id": policy.id if policy else False,
+                "reason": reason or (policy.code if policy else False),
+            }
+            for ref, counts in entries
+        ]
+        logs = self.sudo().create(vals_list)
+        refs = [ref for ref, _counts in entries if ref]
+        if operation == "erase" and refs:
             path = self._avg_journal_path()
             os.makedirs(os.path.dirname(path), exist_ok=True)
+            stamp = fields.Datetime.to_string(logs[:1].date)
+            lines = [
+                json.dumps({"date": stamp, "operation": operation, "subject_ref": ref})
+                + "\n"
+                for ref in refs
+            ]
             with open(path, "a", encoding="utf-8") as journal:
-                journal.write(
-                    json.dumps(
-                        {
-                            "date": fields.Datetime.to_string(log.date),
-                            "operation": operation,
-                            "subject_ref": values["subject_ref"],
-                        }
-                    )
-                    + "\n"
-                )
-        return log
+                journal.writelines(lines)
+        return logs
 
     @api.model
     def _avg_reapply(self, path=None):

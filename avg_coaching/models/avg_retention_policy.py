@@ -141,20 +141,27 @@ class AvgRetentionPolicy(models.Model):
             due = due.filtered(lambda r: r.id not in seen_failed)[:batch_size]
             if not due:
                 break
-            for record in due:
-                try:
-                    with self.env.cr.savepoint():
-                        getattr(record, purge)(self)
-                    done += 1
-                except Exception:
-                    _logger.exception(
-                        "Retention %s: purging %s,%s failed; retried next run",
-                        self.code,
-                        record._name,
-                        record.id,
-                    )
-                    seen_failed.add(record.id)
-                    failed += 1
+            try:
+                # The whole batch at once; on any failure, record by record.
+                with self.env.cr.savepoint():
+                    getattr(due, purge)(self)
+                done += len(due)
+            except Exception:  # noqa: BLE001 - isolate the failing record below
+                self.env.invalidate_all()
+                for record in due.exists():
+                    try:
+                        with self.env.cr.savepoint():
+                            getattr(record, purge)(self)
+                        done += 1
+                    except Exception:  # one record's failure
+                        _logger.exception(
+                            "Retention %s: purging %s,%s failed; retried next run",
+                            self.code,
+                            record._name,
+                            record.id,
+                        )
+                        seen_failed.add(record.id)
+                        failed += 1
             if self._avg_can_commit():
                 # Keep the progress of a long sweep; see data_recycle.
                 self.env.cr.commit()  # pylint: disable=invalid-commit

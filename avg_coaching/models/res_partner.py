@@ -232,7 +232,7 @@ class ResPartner(models.Model):
     def _avg_purge_invoice(self, policy):
         """The fiscal term has ended: remove what was kept for the invoices."""
         for partner in self:
-            counts = partner._avg_remove_messages(keep_audit=False)
+            counts = partner._avg_remove_messages()[partner.id]
             counts.update(partner._avg_anonymise(keep_invoice_data=False))
             self.env["avg.deletion.log"]._avg_record(
                 "anonymise", partner, counts, policy=policy
@@ -247,9 +247,10 @@ class ResPartner(models.Model):
         messages and tracking values, deactivates their portal user, and deletes the
         contact, or anonymises it in place (same id) when invoices still need it.
         Used by the retention crons and by erasure requests. Refused while a legal
-        hold or restriction stands.
+        hold or restriction stands. Works on many persons at once.
         """
-        for partner in self.exists():
+        partners = self.exists().sudo()
+        for partner in partners:
             blockers = partner._avg_retention_blockers()
             if blockers:
                 raise UserError(
@@ -259,80 +260,137 @@ class ResPartner(models.Model):
                         reasons=", ".join(blockers),
                     )
                 )
-            if partner.sudo().avg_erased_date:
-                continue
-            partner.sudo()._avg_erase_one(policy, reason)
+        todo = partners.filtered(lambda p: not p.avg_erased_date)
+        if todo:
+            todo._avg_erase_batch(policy, reason)
         return True
 
-    def _avg_erase_one(self, policy, reason):
-        self.ensure_one()
+    def _avg_erase_batch(self, policy, reason):
         env = self.env(
             context=dict(self.env.context, tracking_disable=True, active_test=False)
         )
-        partner = self.with_env(env).sudo()
+        partners = self.with_env(env).sudo()
+        ids = partners.ids
         log_model = env["avg.deletion.log"]
-        counts = {}
+        refs = {partner.id: log_model._avg_subject_ref(partner) for partner in partners}
+        counts = {pid: {} for pid in ids}
+        for model, fname in (
+            ("coaching.dossier", "client_id"),
+            ("coaching.session", "client_id"),
+            ("coaching.document", "client_id"),
+            ("coaching.special.data", "client_id"),
+            ("avg.consent", "partner_id"),
+        ):
+            groups = (
+                env[model]
+                .sudo()
+                ._read_group([(fname, "in", ids)], [fname], ["__count"])
+            )
+            for partner, count in groups:
+                counts[partner.id][model] = count
+        env["coaching.dossier"].sudo().search([("client_id", "in", ids)]).unlink()
+        env["avg.consent"].sudo().search([("partner_id", "in", ids)]).unlink()
+        env["avg.data.key"]._avg_destroy_for(partners)
 
-        dossiers = (
-            env["coaching.dossier"].sudo().search([("client_id", "=", partner.id)])
+        holds = partners._avg_fiscal_holds()
+        invoiced = partners._avg_partners_with_moves()
+        for pid, removed in partners._avg_remove_messages(holds).items():
+            counts[pid].update(removed)
+        deleted = partners.filtered(lambda p: p.id not in invoiced)._avg_try_unlink()
+        kept = partners.filtered(lambda p: p.id not in deleted)
+        for keep_invoice_data in (True, False):
+            group = kept.filtered(
+                lambda p, k=keep_invoice_data: bool(holds.get(p.id)) == k
+            )
+            if group:
+                group._avg_anonymise(keep_invoice_data=keep_invoice_data)
+        now = fields.Datetime.now()
+        for partner in kept:
+            partner.write(
+                {"avg_erased_date": now, "avg_fiscal_hold_until": holds.get(partner.id)}
+            )
+        for pid in ids:
+            counts[pid][
+                "res.partner" if pid in deleted else "res.partner (anonymised)"
+            ] = 1
+        log_model._avg_record_many(
+            "erase",
+            [(refs[pid], counts[pid]) for pid in ids],
+            policy=policy,
+            reason=reason,
         )
-        counts["coaching.dossier"] = len(dossiers)
-        counts["coaching.session"] = len(dossiers.session_ids)
-        counts["coaching.document"] = len(dossiers.document_ids)
-        counts["coaching.special.data"] = len(dossiers.special_data_ids)
-        dossiers.unlink()
-        consents = env["avg.consent"].sudo().search([("partner_id", "=", partner.id)])
-        counts["avg.consent"] = len(consents)
-        consents.unlink()
-        env["avg.data.key"]._avg_destroy_for(partner)
 
-        hold_until = partner._avg_fiscal_hold_date()
-        if hold_until and hold_until <= fields.Date.context_today(partner):
-            hold_until = False
-        has_moves = bool(
-            env["account.move"]
+    def _avg_fiscal_holds(self):
+        """{partner id: date its posted invoices must be kept until} (future only)."""
+        commercial = {p.id: p.commercial_partner_id.id for p in self}
+        groups = (
+            self.env["account.move"]
             .sudo()
-            .search_count(
-                [("commercial_partner_id", "=", partner.commercial_partner_id.id)],
-                limit=1,
+            ._read_group(
+                [
+                    ("commercial_partner_id", "in", list(set(commercial.values()))),
+                    ("state", "=", "posted"),
+                    (
+                        "move_type",
+                        "in",
+                        ("out_invoice", "out_refund", "in_invoice", "in_refund"),
+                    ),
+                ],
+                ["commercial_partner_id"],
+                ["invoice_date:max"],
             )
         )
-        counts.update(partner._avg_remove_messages(keep_audit=bool(hold_until)))
-        ref = log_model._avg_subject_ref(partner)
-        if not has_moves and partner._avg_try_unlink():
-            counts["res.partner"] = 1
-            self.env["avg.deletion.log"]._avg_record_ref(
-                "erase", ref, counts, policy=policy, reason=reason
-            )
-            return
-        counts.update(partner._avg_anonymise(keep_invoice_data=bool(hold_until)))
-        partner.write(
-            {
-                "avg_erased_date": fields.Datetime.now(),
-                "avg_fiscal_hold_until": hold_until,
-            }
+        latest = {partner.id: day for partner, day in groups if day}
+        policy = self.env.ref(
+            "avg_coaching.retention_policy_invoice", raise_if_not_found=False
         )
-        log_model._avg_record_ref("erase", ref, counts, policy=policy, reason=reason)
+        delta = policy._avg_delta() if policy else relativedelta(years=7)
+        today = fields.Date.context_today(self)
+        holds = {}
+        for pid, cid in commercial.items():
+            if cid in latest and latest[cid] + delta > today:
+                holds[pid] = latest[cid] + delta
+        return holds
+
+    def _avg_partners_with_moves(self, audit_trail_only=False):
+        commercial = {p.id: p.commercial_partner_id.id for p in self}
+        domain = [("commercial_partner_id", "in", list(set(commercial.values())))]
+        if audit_trail_only:
+            domain.append(("company_id.check_account_audit_trail", "=", True))
+        groups = (
+            self.env["account.move"]
+            .sudo()
+            ._read_group(domain, ["commercial_partner_id"], ["__count"])
+        )
+        with_moves = {partner.id for partner, _count in groups}
+        return {pid for pid, cid in commercial.items() if cid in with_moves}
 
     def _avg_try_unlink(self):
-        self.ensure_one()
-        users = self.user_ids
+        """Delete these contacts (and their users); those still referenced elsewhere
+        are left for anonymisation. Returns the set of deleted ids."""
+        if not self:
+            return set()
         try:
             with self.env.cr.savepoint():
-                users.unlink()
+                ids = set(self.ids)
+                self.with_context(active_test=False).user_ids.unlink()
                 self.unlink()
-        except Exception:  # noqa: BLE001 - referenced elsewhere: anonymise instead
-            _logger.info(
-                "Partner %s is referenced elsewhere: anonymised in place", self.id
-            )
-            return False
-        return True
+                return ids
+        except Exception:  # noqa: BLE001 - some are referenced: try one by one
+            if len(self) == 1:
+                _logger.info("Partner %s is referenced elsewhere: anonymised", self.id)
+                return set()
+        deleted = set()
+        for partner in self:
+            deleted |= partner._avg_try_unlink()
+        return deleted
 
-    def _avg_remove_messages(self, keep_audit):
-        """Delete the chatter of this person and what they wrote, with the tracking
+    def _avg_remove_messages(self, holds=None):
+        """Delete the chatter of these persons and what they wrote, with the tracking
         values that hold their old name, e-mail, phone or address. Messages that the
-        accounting audit trail protects are kept while the fiscal term runs."""
-        self.ensure_one()
+        accounting audit trail protects are kept while the fiscal term runs.
+        Returns {partner id: counts}."""
+        holds = holds or {}
         messages = (
             self.env["mail.message"]
             .sudo()
@@ -341,49 +399,47 @@ class ResPartner(models.Model):
                     "|",
                     "&",
                     ("model", "=", "res.partner"),
-                    ("res_id", "=", self.id),
-                    ("author_id", "=", self.id),
+                    ("res_id", "in", self.ids),
+                    ("author_id", "in", self.ids),
                 ]
             )
         )
-        audit_trail = (
-            self.env["account.move"]
-            .sudo()
-            .search_count(
-                [
-                    ("commercial_partner_id", "=", self.commercial_partner_id.id),
-                    ("company_id.check_account_audit_trail", "=", True),
-                ],
-                limit=1,
+        audited = self._avg_partners_with_moves(audit_trail_only=True)
+        counts = {
+            pid: {"mail.message": 0, "mail.message (kept, audit trail)": 0}
+            for pid in self.ids
+        }
+        keep, bypass, delete = (messages.browse() for _i in range(3))
+        for message in messages:
+            pid = (
+                message.res_id
+                if message.model == "res.partner" and message.res_id in counts
+                else message.author_id.id
             )
-        )
-        protected = (
-            messages.filtered("account_audit_log_activated")
-            if audit_trail
-            else messages.browse()
-        )
-        if keep_audit:
-            messages -= protected
-        elif protected:
-            messages = messages.with_context(bypass_audit=audit_bypass_token)
-        count = len(messages)
-        messages.unlink()
+            protected = pid in audited and message.account_audit_log_activated
+            if protected and holds.get(pid):
+                keep |= message
+                counts[pid]["mail.message (kept, audit trail)"] += 1
+                continue
+            counts[pid]["mail.message"] += 1
+            if protected:
+                bypass |= message
+            else:
+                delete |= message
+        delete.unlink()
+        # The fiscal term has ended: the audit trail no longer needs these.
+        bypass.with_context(bypass_audit=audit_bypass_token).unlink()
         self.env["mail.followers"].sudo().search(
-            [("partner_id", "=", self.id)]
+            [("partner_id", "in", self.ids)]
         ).unlink()
         self.env["mail.notification"].sudo().search(
-            [("res_partner_id", "=", self.id)]
+            [("res_partner_id", "in", self.ids)]
         ).unlink()
-        return {
-            "mail.message": count,
-            "mail.message (kept, audit trail)": len(protected) if keep_audit else 0,
-        }
+        return counts
 
     def _avg_anonymise(self, keep_invoice_data):
         """Anonymise in place (same id: posted, hashed entries keep pointing here)."""
-        self.ensure_one()
-        partner = self.sudo().with_context(tracking_disable=True, active_test=False)
-        label = _("Anonymised client %(id)s", id=partner.id)
+        partners = self.sudo().with_context(tracking_disable=True, active_test=False)
         vals = {
             "email": False,
             "phone": False,
@@ -402,38 +458,33 @@ class ResPartner(models.Model):
         }
         if not keep_invoice_data:
             vals.update(
-                {
-                    "name": label,
-                    "street": False,
-                    "street2": False,
-                    "zip": False,
-                    "city": False,
-                    "state_id": False,
-                    "vat": False,
-                    "ref": False,
-                    "avg_fiscal_hold_until": False,
-                }
+                dict.fromkeys(
+                    ("street", "street2", "zip", "city", "state_id", "vat", "ref"),
+                    False,
+                )
+                | {"avg_fiscal_hold_until": False}
             )
-        for user in partner.with_context(active_test=False).user_ids:
+        for user in partners.user_ids:
             user.write({"active": False, "login": f"erased-{user.id}"})
         # active_test: Odoo refuses to archive a contact of a user it still sees.
-        partner.with_context(active_test=True).write(vals)
-        partner.child_ids.filtered(lambda c: not c.user_ids).write(
-            {
-                "active": False,
-                "email": False,
-                "phone": False,
-                "mobile": False,
-                "name": label,
-            }
-        )
-        banks = partner.bank_ids
-        for bank in banks:
+        partners.with_context(active_test=True).write(vals)
+        for partner in partners:
+            label = _("Anonymised client %(id)s", id=partner.id)
+            if not keep_invoice_data:
+                partner.name = label
+            partner.child_ids.filtered(lambda c: not c.user_ids).write(
+                {
+                    "active": False,
+                    "email": False,
+                    "phone": False,
+                    "mobile": False,
+                    "name": label,
+                }
+            )
+        for bank in partners.bank_ids:
             try:
                 with self.env.cr.savepoint():
                     bank.unlink()
             except Exception:  # noqa: BLE001 - referenced by a payment: kept
-                _logger.info(
-                    "Bank account %s of partner %s is in use: kept", bank.id, partner.id
-                )
+                _logger.info("Bank account %s is in use by a payment: kept", bank.id)
         return {"res.partner (anonymised)": 1}
