@@ -39,9 +39,20 @@ class AvgDeletionLog(models.Model):
 
     @api.model
     def _avg_subject_ref(self, partner):
+        return self._avg_subject_refs(partner)[partner.id]
+
+    @api.model
+    def _avg_subject_refs(self, partners):
+        """{partner id: irreversible reference} for ``partners``."""
         secret = self.env["ir.config_parameter"].sudo().get_param("database.secret", "")
-        message = f"{partner.id}:{fields.Datetime.to_string(partner.create_date)}"
-        return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+        key = secret.encode()
+        refs = {}
+        for partner in partners.sudo():
+            message = f"{partner.id}:{fields.Datetime.to_string(partner.create_date)}"
+            refs[partner.id] = hmac.new(
+                key, message.encode(), hashlib.sha256
+            ).hexdigest()
+        return refs
 
     @api.model
     def _avg_journal_path(self):
@@ -107,10 +118,10 @@ class AvgDeletionLog(models.Model):
                 if line:
                     wanted.add(json.loads(line)["subject_ref"])
         Partner = self.env["res.partner"].sudo().with_context(active_test=False)
-        redone = 0
-        for partner in Partner.search([("avg_erased_date", "=", False)]):
-            if self._avg_subject_ref(partner) in wanted:
-                partner._avg_erase(reason="restore")
-                redone += 1
+        partners = Partner.search([("avg_erased_date", "=", False)])
+        refs = self._avg_subject_refs(partners)
+        found = partners.filtered(lambda p: refs[p.id] in wanted)
+        found._avg_erase(reason="restore")
+        redone = len(found)
         _logger.info("Re-applied %s erasures from %s", redone, path)
         return redone

@@ -391,29 +391,45 @@ class CoachingDossier(models.Model):
 
     def _avg_purge_dossier(self, policy):
         """The dossier's term has ended: delete its content, keep the agreement."""
+        counts = self._avg_child_counts()
+        self.session_ids.unlink()
+        self.document_ids.unlink()
+        self.special_data_ids.unlink()
+        content = [
+            f.storage
+            for f in self._avg_encrypted_fields()
+            if f.name != "agreement_document"
+        ]
+        self.with_context(tracking_disable=True).write(
+            dict.fromkeys(content, False)
+            | {"content_purged_date": fields.Date.context_today(self)}
+        )
+        self.message_ids.unlink()
+        self._avg_log_purge(counts, policy, "coaching.dossier (content)")
+
+    def _avg_child_counts(self):
+        """{dossier id: {model: count}} of what hangs from these dossiers."""
+        counts = {dossier.id: {} for dossier in self}
+        for model in ("coaching.session", "coaching.document", "coaching.special.data"):
+            groups = (
+                self.env[model]
+                .sudo()
+                ._read_group(
+                    [("dossier_id", "in", self.ids)], ["dossier_id"], ["__count"]
+                )
+            )
+            for dossier, count in groups:
+                counts[dossier.id][model] = count
+        return counts
+
+    def _avg_log_purge(self, counts, policy, label):
+        log_model = self.env["avg.deletion.log"]
+        refs = log_model._avg_subject_refs(self.client_id)
+        entries = []
         for dossier in self:
-            counts = {
-                "coaching.session": len(dossier.session_ids),
-                "coaching.document": len(dossier.document_ids),
-                "coaching.special.data": len(dossier.special_data_ids),
-            }
-            dossier.session_ids.unlink()
-            dossier.document_ids.unlink()
-            dossier.special_data_ids.unlink()
-            content = [
-                f.storage
-                for f in self._avg_encrypted_fields()
-                if f.name != "agreement_document"
-            ]
-            dossier.with_context(tracking_disable=True).write(
-                dict.fromkeys(content, False)
-                | {"content_purged_date": fields.Date.context_today(self)}
-            )
-            dossier.message_ids.unlink()
-            counts["coaching.dossier (content)"] = 1
-            self.env["avg.deletion.log"]._avg_record(
-                "purge", dossier.client_id, counts, policy=policy
-            )
+            counts[dossier.id][label] = 1
+            entries.append((refs[dossier.client_id.id], counts[dossier.id]))
+        log_model._avg_record_many("purge", entries, policy=policy)
 
     @api.model
     def _avg_due_agreement(self, policy, today, limit=None):
@@ -429,17 +445,9 @@ class CoachingDossier(models.Model):
         )
 
     def _avg_purge_agreement(self, policy):
-        for dossier in self:
-            counts = {
-                "coaching.dossier": 1,
-                "coaching.session": len(dossier.session_ids),
-                "coaching.document": len(dossier.document_ids),
-            }
-            client = dossier.client_id
-            dossier.unlink()
-            self.env["avg.deletion.log"]._avg_record(
-                "purge", client, counts, policy=policy
-            )
+        counts = self._avg_child_counts()
+        self._avg_log_purge(counts, policy, "coaching.dossier")
+        self.unlink()
 
     @api.model
     def _cron_retention_reminders(self):

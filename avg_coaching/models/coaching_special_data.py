@@ -142,9 +142,10 @@ class CoachingSpecialData(models.Model):
         )
 
     def _avg_purge_special_withdrawn(self, policy):
-        for line in self:
-            client = line.client_id
-            line.unlink()
-            self.env["avg.deletion.log"]._avg_record(
-                "purge", client, {"coaching.special.data": 1}, policy=policy
-            )
+        log_model = self.env["avg.deletion.log"]
+        refs = log_model._avg_subject_refs(self.client_id)
+        entries = [
+            (refs[line.client_id.id], {"coaching.special.data": 1}) for line in self
+        ]
+        self.unlink()
+        log_model._avg_record_many("purge", entries, policy=policy)

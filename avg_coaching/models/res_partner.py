@@ -272,7 +272,7 @@ class ResPartner(models.Model):
         partners = self.with_env(env).sudo()
         ids = partners.ids
         log_model = env["avg.deletion.log"]
-        refs = {partner.id: log_model._avg_subject_ref(partner) for partner in partners}
+        refs = log_model._avg_subject_refs(partners)
         counts = {pid: {} for pid in ids}
         for model, fname in (
             ("coaching.dossier", "client_id"),
