@@ -26,6 +26,7 @@
         "views/res_config_settings_views.xml",
         "views/avg_retention_views.xml",
         "views/menus.xml",
+        "views/portal_templates.xml",
     ],
     "demo": [
         "demo/avg_coaching_demo.xml",

@@ -11,3 +11,4 @@ from . import coaching_document
 from . import coaching_special_data
 from . import res_config_settings
 from . import account_move_retention
+from . import avg_subject_data

@@ -4,6 +4,7 @@ from . import test_encryption
 from . import test_i18n
 from . import test_jsonrpc
 from . import test_minors
+from . import test_portal
 from . import test_retention
 from . import test_security
 from . import test_special_categories

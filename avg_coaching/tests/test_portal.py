@@ -1,0 +1,152 @@
+import json
+
+from odoo import http
+from odoo.tests import HttpCase, new_test_user, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestPrivacyPortal(HttpCase):
+    """/my/privacy over real HTTP: her own data only, CSRF on every form."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.coach = new_test_user(
+            cls.env,
+            "portal_t_coach",
+            groups="base.group_user,avg_coaching.group_avg_coach",
+        )
+        cls.anna = new_test_user(
+            cls.env,
+            "anna_portal",
+            groups="base.group_portal",
+            password="anna-portal-pw",
+        )
+        cls.bert = new_test_user(
+            cls.env,
+            "bert_portal",
+            groups="base.group_portal",
+            password="bert-portal-pw",
+        )
+        for user in (cls.anna, cls.bert):
+            user.partner_id.is_coaching_client = True
+        cls.consent_anna = cls._consent(cls.anna.partner_id, "dossier")
+        cls.consent_bert = cls._consent(cls.bert.partner_id, "dossier")
+        cls.dossier_anna = cls.env["coaching.dossier"].create(
+            {
+                "client_id": cls.anna.partner_id.id,
+                "coach_id": cls.coach.id,
+                "help_question": "ANNA-HULPVRAAG",
+            }
+        )
+        cls.env["coaching.session"].create(
+            {
+                "dossier_id": cls.dossier_anna.id,
+                "date": "2026-02-01",
+                "notes": "ANNA-NOTITIE",
+            }
+        )
+        cls.dossier_bert = cls.env["coaching.dossier"].create(
+            {
+                "client_id": cls.bert.partner_id.id,
+                "coach_id": cls.coach.id,
+                "help_question": "BERT-HULPVRAAG",
+            }
+        )
+
+    @classmethod
+    def _consent(cls, partner, purpose):
+        return cls.env["avg.consent"].create(
+            {
+                "partner_id": partner.id,
+                "purpose": purpose,
+                "method": "signed_agreement",
+                "text_version": "Overeenkomst v1",
+                "date_given": "2026-01-05",
+            }
+        )
+
+    def test_overview_shows_her_data_only(self):
+        self.authenticate("anna_portal", "anna-portal-pw")
+        response = self.url_open("/my/privacy")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn(self.dossier_anna.name, response.text)
+        self.assertNotIn(self.dossier_bert.name, response.text)
+        self.assertIn("Overeenkomst v1", response.text)
+        self.assertIn("/my/privacy/export.json", response.text)
+        home = self.url_open("/my")
+        self.assertIn("/my/privacy", home.text)
+
+    def test_json_export(self):
+        self.authenticate("anna_portal", "anna-portal-pw")
+        response = self.url_open("/my/privacy/export.json")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("attachment", response.headers["Content-Disposition"])
+        data = json.loads(response.content)
+        self.assertEqual(data["contact"]["name"], self.anna.partner_id.name)
+        self.assertEqual(len(data["dossiers"]), 1)
+        self.assertEqual(data["dossiers"][0]["help_question"], "ANNA-HULPVRAAG")
+        self.assertEqual(data["dossiers"][0]["sessions"][0]["notes"], "ANNA-NOTITIE")
+        self.assertEqual(len(data["consents"]), 1)
+        self.assertTrue(data["information"]["purposes_and_retention"])
+        self.assertNotIn("BERT-HULPVRAAG", response.text)
+
+    def test_not_logged_in_is_sent_to_login(self):
+        response = self.url_open("/my/privacy/export.json", allow_redirects=False)
+        self.assertIn(response.status_code, (302, 303))
+        self.assertIn("/web/login", response.headers["Location"])
+
+    def test_withdraw_own_consent(self):
+        self.authenticate("anna_portal", "anna-portal-pw")
+        response = self.url_open(
+            f"/my/privacy/consent/{self.consent_anna.id}/withdraw",
+            data={"csrf_token": http.Request.csrf_token(self)},
+            allow_redirects=False,
+        )
+        self.assertIn(response.status_code, (302, 303))
+        self.assertIn("message=withdrawn", response.headers["Location"])
+        self.assertEqual(self.consent_anna.state, "withdrawn")
+        # A second run says so instead of failing.
+        response = self.url_open(
+            f"/my/privacy/consent/{self.consent_anna.id}/withdraw",
+            data={"csrf_token": http.Request.csrf_token(self)},
+            allow_redirects=False,
+        )
+        self.assertIn("already_withdrawn", response.headers["Location"])
+
+    def test_someone_elses_consent_and_bad_ids_refused(self):
+        self.authenticate("anna_portal", "anna-portal-pw")
+        for consent_id in (self.consent_bert.id, 999999999):
+            response = self.url_open(
+                f"/my/privacy/consent/{consent_id}/withdraw",
+                data={"csrf_token": http.Request.csrf_token(self)},
+                allow_redirects=False,
+            )
+            self.assertEqual(response.headers["Location"].rsplit("/", 1)[-1], "my")
+        self.assertEqual(self.consent_bert.state, "given")
+        response = self.url_open("/my/privacy/consent/abc/withdraw", data={})
+        self.assertEqual(response.status_code, 404)
+
+    def test_csrf_required(self):
+        self.authenticate("anna_portal", "anna-portal-pw")
+        response = self.url_open(
+            f"/my/privacy/consent/{self.consent_anna.id}/withdraw",
+            data={"confirm": "1"},
+            allow_redirects=False,
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(self.consent_anna.state, "given")
+
+    def test_portal_user_cannot_read_dossiers_over_rpc(self):
+        self.authenticate("anna_portal", "anna-portal-pw")
+        with self.assertRaises(Exception) as caught:
+            self.make_jsonrpc_request(
+                "/web/dataset/call_kw",
+                {
+                    "model": "coaching.dossier",
+                    "method": "search_read",
+                    "args": [[]],
+                    "kwargs": {"fields": ["help_question"]},
+                },
+            )
+        self.assertIn("AccessError", str(caught.exception))
