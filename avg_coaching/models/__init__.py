@@ -8,3 +8,7 @@ from . import coaching_session
 from . import coaching_document
 from . import coaching_special_data
 from . import res_config_settings
+from . import avg_processing_activity
+from . import avg_processor_agreement
+from . import avg_breach
+from . import avg_information_notice
