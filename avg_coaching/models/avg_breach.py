@@ -19,6 +19,7 @@ class AvgBreach(models.Model):
     _description = "Data breach"
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "discovered_at desc, id desc"
+    _check_company_auto = True
 
     name = fields.Char(
         string="Reference",
@@ -94,6 +95,7 @@ class AvgBreach(models.Model):
         "avg.processor.agreement",
         string="Reported by processor (agreement)",
         ondelete="restrict",
+        check_company=True,
         help="When a processor reported the breach: the agreement with it.",
     )
     processor_reported_at = fields.Datetime(string="Processor reported on")
@@ -191,6 +193,13 @@ class AvgBreach(models.Model):
                             "discovered: correct the date."
                         )
                     )
+
+    @api.constrains("summary")
+    def _check_summary(self):
+        if any(not (breach.summary or "").strip() for breach in self):
+            raise ValidationError(
+                _("Describe the breach in a few words under 'Summary'.")
+            )
 
     @api.constrains("subjects_count", "records_count")
     def _check_counts(self):

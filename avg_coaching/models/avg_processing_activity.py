@@ -44,6 +44,14 @@ FINGERPRINT_FIELDS = (
     "retention_description",
     "security_measures",
 )
+REQUIRED_TEXT_FIELDS = (
+    "name",
+    "purpose",
+    "data_categories",
+    "data_subject_categories",
+    "retention_description",
+    "security_measures",
+)
 
 
 class AvgProcessingActivity(models.Model):
@@ -167,6 +175,22 @@ class AvgProcessingActivity(models.Model):
                 else False
             )
 
+    @api.constrains(*REQUIRED_TEXT_FIELDS)
+    def _check_filled(self):
+        for activity in self:
+            blank = [
+                self._fields[f]._description_string(self.env)
+                for f in REQUIRED_TEXT_FIELDS
+                if not (activity[f] or "").strip()
+            ]
+            if blank:
+                raise ValidationError(
+                    _(
+                        "Fill in these parts of the processing activity: %(fields)s.",
+                        fields=", ".join(blank),
+                    )
+                )
+
     @api.constrains("special_categories", "art9_exception")
     def _check_art9_exception(self):
         for activity in self:
@@ -239,7 +263,7 @@ class AvgProcessingActivity(models.Model):
                 for r in activity.recipient_ids
             )
             content.append(row)
-            for record in activity | activity.recipient_ids:
+            for record in [activity, *activity.recipient_ids]:
                 if not last_change or record.write_date > last_change:
                     last_change = record.write_date
         digest = hashlib.sha256(

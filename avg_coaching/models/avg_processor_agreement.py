@@ -148,6 +148,13 @@ class AvgProcessorAgreement(models.Model):
             return ["!", *expression.normalize_domain(domain)]
         return domain
 
+    @api.constrains("name")
+    def _check_name(self):
+        if any(not (agreement.name or "").strip() for agreement in self):
+            raise ValidationError(
+                _("Give the processor agreement a name, e.g. the processor's service.")
+            )
+
     @api.constrains("date_signed", "date_end")
     def _check_dates(self):
         today = fields.Date.context_today(self)
@@ -229,7 +236,9 @@ class AvgProcessorAgreement(models.Model):
             ]
         )
         if activity:
-            domain = expression.AND([domain, [("processing_activity_ids", "in", activity.ids)]])
+            domain = expression.AND(
+                [domain, [("processing_activity_ids", "in", activity.ids)]]
+            )
         return self.search(domain, order="date_end desc, id desc")
 
     @api.model
