@@ -482,4 +482,18 @@ class CoachingDossier(models.Model):
                 user_id=dossier.coach_id.id,
             )
         dossiers.write({"retention_reminder_date": today})
+    def action_avg_send_client_information(self):
+        """Send the client the privacy information (art. 13), with the retention
+        term agreed on this dossier."""
+        self.ensure_one()
+        self.check_access("write")
+        notice = self.env["avg.information.notice"]._avg_send(self.client_id, self)
+        self.message_post(
+            body=_(
+                "Privacy information sent to %(client)s (register version "
+                "%(version)s).",
+                client=self.client_id.display_name,
+                version=notice.register_hash[:12],
+            )
+        )
         return True

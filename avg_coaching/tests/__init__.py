@@ -8,3 +8,4 @@ from . import test_portal
 from . import test_retention
 from . import test_security
 from . import test_special_categories
+from . import test_registers

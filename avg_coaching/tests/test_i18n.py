@@ -18,7 +18,8 @@ class TestDutch(TransactionCase):
         translated = {
             entry.msgid for entry in po if entry.msgstr and not entry.obsolete
         }
-        reader = TranslationModuleReader(self.env.cr, ["avg_coaching"], lang="nl_NL")
+        # Source terms only: no language needs to be installed on the test database.
+        reader = TranslationModuleReader(self.env.cr, ["avg_coaching"])
         terms = {src for _module, _type, _name, _res_id, src, _t, _c in reader if src}
         missing = sorted(terms - translated)
         self.assertFalse(missing, f"{len(missing)} terms lack a Dutch translation")
