@@ -482,6 +482,7 @@ class CoachingDossier(models.Model):
                 user_id=dossier.coach_id.id,
             )
         dossiers.write({"retention_reminder_date": today})
+
     def action_avg_send_client_information(self):
         """Send the client the privacy information (art. 13), with the retention
         term agreed on this dossier."""

@@ -488,6 +488,7 @@ class ResPartner(models.Model):
             except Exception:  # noqa: BLE001 - referenced by a payment: kept
                 _logger.info("Bank account %s is in use by a payment: kept", bank.id)
         return {"res.partner (anonymised)": 1}
+
     def action_avg_send_client_information(self):
         """Send the privacy information (art. 13) to this client; the retention
         term agreed on her most recent dossier is included when there is one."""
