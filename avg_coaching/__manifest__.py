@@ -28,7 +28,6 @@
         "views/menus.xml",
         "views/portal_templates.xml",
         "data/avg_registers_data.xml",
-        "data/ir_cron_data.xml",
         "data/mail_template_data.xml",
         "data/avg_processing_activity_data.xml",
         "views/avg_processing_activity_views.xml",
