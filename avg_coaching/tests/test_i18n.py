@@ -12,15 +12,21 @@ import odoo.addons.avg_coaching as addon
 class TestDutch(TransactionCase):
     def test_nl_po_translates_every_term(self):
         """Every term Odoo would export for the addon has a Dutch translation."""
-        po = polib.pofile(os.path.join(os.path.dirname(addon.__file__), "i18n", "nl.po"))
-        translated = {entry.msgid for entry in po if entry.msgstr and not entry.obsolete}
+        po = polib.pofile(
+            os.path.join(os.path.dirname(addon.__file__), "i18n", "nl.po")
+        )
+        translated = {
+            entry.msgid for entry in po if entry.msgstr and not entry.obsolete
+        }
         reader = TranslationModuleReader(self.env.cr, ["avg_coaching"], lang="nl_NL")
         terms = {src for _module, _type, _name, _res_id, src, _t, _c in reader if src}
         missing = sorted(terms - translated)
         self.assertFalse(missing, f"{len(missing)} terms lack a Dutch translation")
 
     def test_placeholders_kept(self):
-        po = polib.pofile(os.path.join(os.path.dirname(addon.__file__), "i18n", "nl.po"))
+        po = polib.pofile(
+            os.path.join(os.path.dirname(addon.__file__), "i18n", "nl.po")
+        )
         for entry in po:
             for placeholder in ("%(", "%s"):
                 self.assertEqual(
