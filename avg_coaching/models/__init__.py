@@ -8,3 +8,9 @@ from . import coaching_session
 from . import coaching_document
 from . import coaching_special_data
 from . import res_config_settings
+from . import coaching_session_invoicing
+from . import coaching_dossier_invoicing
+from . import account_move
+from . import res_partner_fiscal
+from . import coaching_insurer_disclosure
+from . import coaching_client_secret

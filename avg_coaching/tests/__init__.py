@@ -6,3 +6,5 @@ from . import test_jsonrpc
 from . import test_minors
 from . import test_security
 from . import test_special_categories
+from . import test_invoicing
+from . import test_client_documents

@@ -1,0 +1,2 @@
+from . import coaching_invoice_wizard
+from . import coaching_protected_document_wizard
