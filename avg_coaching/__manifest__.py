@@ -35,5 +35,6 @@
     ],
     "demo": [
         "demo/avg_coaching_demo.xml",
+        "demo/coaching_invoicing_demo.xml",
     ],
 }
