@@ -134,6 +134,19 @@ class TestInvoicing(AvgCoachingCase):
         with self.assertRaisesRegex(UserError, "has no commissioner"):
             wizard.action_create_invoice()
 
+    def test_hourly_rate_setting(self):
+        settings = self.env["res.config.settings"].create({})
+        self.assertEqual(settings.avg_session_product_id, self.product)
+        settings.avg_hourly_rate = 110.0
+        settings.execute()
+        self.assertEqual(self.product.list_price, 110.0)
+        wizard = (
+            self.env["coaching.invoice.wizard"]
+            .with_user(self.coach)
+            .create({"dossier_id": self.dossier.id, "invoice_date": "2026-02-01"})
+        )
+        self.assertEqual(wizard.price_unit, 110.0)
+
     def test_second_run_refused(self):
         self._invoice()
         with self.assertRaisesRegex(UserError, "no sessions left to invoice"):
