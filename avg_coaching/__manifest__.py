@@ -10,7 +10,7 @@
     "application": True,
     "installable": True,
     "depends": ["contacts", "account", "portal", "mail"],
-    "external_dependencies": {"python": ["cryptography"]},
+    "external_dependencies": {"python": ["cryptography", "pypdf", "pycryptodome"]},
     "data": [
         "security/avg_coaching_security.xml",
         "security/ir.model.access.csv",
@@ -18,6 +18,7 @@
         "data/ir_config_parameter_data.xml",
         "data/avg_retention_policy_data.xml",
         "data/ir_cron_data.xml",
+        "data/product_data.xml",
         "views/avg_consent_views.xml",
         "views/coaching_session_views.xml",
         "views/coaching_document_views.xml",
@@ -25,6 +26,14 @@
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/avg_retention_views.xml",
+        "views/account_move_views.xml",
+        "views/coaching_invoicing_views.xml",
+        "views/coaching_insurer_disclosure_views.xml",
+        "views/coaching_client_secret_views.xml",
+        "report/coaching_session_report.xml",
+        "report/coaching_dossier_report.xml",
+        "wizards/coaching_invoice_wizard_views.xml",
+        "wizards/coaching_protected_document_wizard_views.xml",
         "views/menus.xml",
         "views/portal_templates.xml",
         "data/avg_registers_data.xml",
@@ -42,5 +51,6 @@
     "demo": [
         "demo/avg_coaching_demo.xml",
         "demo/avg_registers_demo.xml",
+        "demo/coaching_invoicing_demo.xml",
     ],
 }

@@ -64,6 +64,9 @@ class CoachingSession(models.Model):
                 )
 
     def write(self, vals):
+        if vals and set(vals) <= {"invoice_line_id"}:
+            # Invoicing a session changes nothing it holds: allowed after closing.
+            return super().write(vals)
         if any(s.dossier_id.state == "closed" for s in self):
             raise UserError(
                 _(

@@ -40,5 +40,18 @@ class ResConfigSettings(models.TransientModel):
             dossiers.flush_recordset()
         return res
 
+    avg_session_product_id = fields.Many2one(
+        "product.product",
+        string="Coaching service",
+        domain=[("type", "=", "service")],
+        config_parameter="avg_coaching.session_product_id",
+        help="The service invoiced per hour of coaching.",
+    )
+    avg_hourly_rate = fields.Float(
+        string="Hourly rate",
+        related="avg_session_product_id.list_price",
+        readonly=False,
+    )
+
     def action_avg_rewrap_keys(self):
         return self.env["avg.data.key"].action_rewrap_keys()

@@ -168,33 +168,11 @@ class ResPartner(models.Model):
         return reasons
 
     # ------------------------------------------------------------------ fiscal term
-    def _avg_fiscal_hold_date(self):
-        """Until when posted invoices of this person must be kept (or False)."""
+    def _avg_fiscal_hold_until(self):
+        """Until when this person's posted invoices must be kept: the latest invoice
+        date plus the fiscal term (invoice retention policy, 7 years), or False."""
         self.ensure_one()
-        moves = (
-            self.env["account.move"]
-            .sudo()
-            .search(
-                [
-                    ("commercial_partner_id", "=", self.commercial_partner_id.id),
-                    ("state", "=", "posted"),
-                    (
-                        "move_type",
-                        "in",
-                        ("out_invoice", "out_refund", "in_invoice", "in_refund"),
-                    ),
-                ],
-                order="invoice_date desc",
-                limit=1,
-            )
-        )
-        if not moves or not moves.invoice_date:
-            return False
-        policy = self.env.ref(
-            "avg_coaching.retention_policy_invoice", raise_if_not_found=False
-        )
-        delta = policy._avg_delta() if policy else relativedelta(years=7)
-        return moves.invoice_date + delta
+        return self._avg_fiscal_hold_dates().get(self.id, False)
 
     # ------------------------------------------------------------ retention handlers
     @api.model
@@ -321,7 +299,16 @@ class ResPartner(models.Model):
         )
 
     def _avg_fiscal_holds(self):
-        """{partner id: date its posted invoices must be kept until} (future only)."""
+        """{partner id: date its posted invoices must be kept until}, future only."""
+        today = fields.Date.context_today(self)
+        return {
+            pid: day
+            for pid, day in self._avg_fiscal_hold_dates().items()
+            if day > today
+        }
+
+    def _avg_fiscal_hold_dates(self):
+        """{partner id: latest posted invoice date + the fiscal term}."""
         commercial = {p.id: p.commercial_partner_id.id for p in self}
         groups = (
             self.env["account.move"]
@@ -345,12 +332,9 @@ class ResPartner(models.Model):
             "avg_coaching.retention_policy_invoice", raise_if_not_found=False
         )
         delta = policy._avg_delta() if policy else relativedelta(years=7)
-        today = fields.Date.context_today(self)
-        holds = {}
-        for pid, cid in commercial.items():
-            if cid in latest and latest[cid] + delta > today:
-                holds[pid] = latest[cid] + delta
-        return holds
+        return {
+            pid: latest[cid] + delta for pid, cid in commercial.items() if cid in latest
+        }
 
     def _avg_partners_with_moves(self, audit_trail_only=False):
         commercial = {p.id: p.commercial_partner_id.id for p in self}

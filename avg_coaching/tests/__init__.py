@@ -9,3 +9,5 @@ from . import test_retention
 from . import test_security
 from . import test_special_categories
 from . import test_registers
+from . import test_invoicing
+from . import test_client_documents

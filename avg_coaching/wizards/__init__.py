@@ -1,1 +1,3 @@
 from . import avg_retention_preview
+from . import coaching_invoice_wizard
+from . import coaching_protected_document_wizard
