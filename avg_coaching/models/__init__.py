@@ -10,7 +10,6 @@ from . import coaching_session
 from . import coaching_document
 from . import coaching_special_data
 from . import res_config_settings
-from . import account_move_retention
 from . import avg_subject_data
 from . import avg_processing_activity
 from . import avg_processor_agreement

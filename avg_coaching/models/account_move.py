@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 COACH = "avg_coaching.group_avg_coach"
 
@@ -17,6 +17,27 @@ class AccountMove(models.Model):
         ondelete="set null",
         groups=COACH,
     )
+
+    @api.model
+    def _avg_due_invoice(self, policy, today, limit=None):
+        """Erased persons whose invoices have passed the fiscal retention term.
+
+        Posted entries are never deleted (they are hashed); what is purged is what
+        the anonymised contact still kept for them.
+        """
+        return (
+            self.env["res.partner"]
+            .sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("avg_fiscal_hold_until", "!=", False),
+                    ("avg_fiscal_hold_until", "<=", today),
+                    *self.env["res.partner"]._avg_block_domain(),
+                ],
+                limit=limit,
+            )
+        )
 
 
 class AccountMoveLine(models.Model):
