@@ -126,6 +126,13 @@ class AvgProcessingActivity(models.Model):
         translate=True,
         help="From when the term runs and what happens at its end.",
     )
+    retention_policy_id = fields.Many2one(
+        "avg.retention.policy",
+        string="Retention policy",
+        ondelete="restrict",
+        help="The policy the daily purge applies: when set, the register states "
+        "its term, so the register and the purge can never disagree.",
+    )
     retention_display = fields.Char(
         string="Retention", compute="_compute_retention_display"
     )
@@ -140,10 +147,25 @@ class AvgProcessingActivity(models.Model):
         )
     ]
 
-    @api.depends("retention_term", "retention_unit")
+    @api.depends(
+        "retention_term",
+        "retention_unit",
+        "retention_policy_id.period",
+        "retention_policy_id.period_unit",
+    )
     def _compute_retention_display(self):
         for activity in self:
-            if not activity.retention_term:
+            policy = activity.sudo().retention_policy_id
+            if policy and policy.period:
+                units = dict(
+                    policy._fields["period_unit"]._description_selection(self.env)
+                )
+                activity.retention_display = _(
+                    "%(count)s %(unit)s",
+                    count=policy.period,
+                    unit=units[policy.period_unit],
+                )
+            elif not activity.retention_term:
                 activity.retention_display = _("See the explanation")
             elif activity.retention_unit == "month":
                 activity.retention_display = _(

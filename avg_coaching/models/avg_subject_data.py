@@ -79,6 +79,22 @@ class AvgSubjectData(models.AbstractModel):
                 }
                 for move in invoices
             ],
+            "insurer_disclosures": [
+                {
+                    "insurer": disclosure.insurer_id.name,
+                    "shared_on": fields.Date.to_string(disclosure.date),
+                    "what": dict(
+                        disclosure._fields["shared"]._description_selection(self.env)
+                    )[disclosure.shared]
+                    if disclosure.shared
+                    else None,
+                    "details": disclosure.details or None,
+                    "sessions": len(disclosure.session_ids),
+                }
+                for disclosure in self.env["coaching.insurer.disclosure"]
+                .sudo()
+                .search([("client_id", "=", partner.id)])
+            ],
             "information": self._avg_information(),
         }
 

@@ -126,6 +126,22 @@ class CoachingSpecialData(models.Model):
             lines.with_context(avg_consent_withdrawal=True).write(
                 {"state": "withdrawn", "withdrawn_date": consent.withdrawn_date}
             )
+            if category == "health":
+                # The dossier's medical-treatment field is health data too: with the
+                # consent gone there is no basis left to keep it (art. 17(1)(b)).
+                dossiers = (
+                    self.env["coaching.dossier"]
+                    .sudo()
+                    .search(
+                        [
+                            ("client_id", "=", consent.partner_id.id),
+                            ("medical_treatment_enc", "!=", False),
+                        ]
+                    )
+                )
+                dossiers.with_context(tracking_disable=True).write(
+                    {"medical_treatment_enc": False}
+                )
 
     @api.model
     def _avg_due_special_withdrawn(self, policy, today, limit=None):

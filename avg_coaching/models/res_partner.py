@@ -252,22 +252,33 @@ class ResPartner(models.Model):
         log_model = env["avg.deletion.log"]
         refs = log_model._avg_subject_refs(partners)
         counts = {pid: {} for pid in ids}
-        for model, fname in (
-            ("coaching.dossier", "client_id"),
-            ("coaching.session", "client_id"),
-            ("coaching.document", "client_id"),
-            ("coaching.special.data", "client_id"),
-            ("avg.consent", "partner_id"),
-        ):
-            groups = (
+        # Everything of this addon that is about the person: counted, then deleted
+        # (dossiers take their sessions, documents and special data with them).
+        owned = [
+            ("coaching.dossier", "client_id", True),
+            ("coaching.session", "client_id", False),
+            ("coaching.document", "client_id", False),
+            ("coaching.special.data", "client_id", False),
+            ("avg.consent", "partner_id", True),
+            ("coaching.insurer.disclosure", "client_id", True),
+            ("coaching.client.secret", "partner_id", True),
+            ("avg.information.notice", "partner_id", True),
+            ("avg.breach.notification", "partner_id", True),
+        ]
+        for model, fname, delete in owned:
+            if model not in env:
+                continue
+            records = env[model].sudo().search([(fname, "in", ids)])
+            for partner, count in (
                 env[model]
                 .sudo()
                 ._read_group([(fname, "in", ids)], [fname], ["__count"])
-            )
-            for partner, count in groups:
+            ):
                 counts[partner.id][model] = count
-        env["coaching.dossier"].sudo().search([("client_id", "in", ids)]).unlink()
-        env["avg.consent"].sudo().search([("partner_id", "in", ids)]).unlink()
+            if delete:
+                records.unlink()
+        breaches = env["avg.breach"].sudo().search([("subject_partner_ids", "in", ids)])
+        breaches.write({"subject_partner_ids": [(3, pid) for pid in ids]})
         env["avg.data.key"]._avg_destroy_for(partners)
 
         holds = partners._avg_fiscal_holds()

@@ -46,6 +46,15 @@ class TestPrivacyPortal(HttpCase):
                 "notes": "ANNA-NOTITIE",
             }
         )
+        insurer = cls.env["res.partner"].create({"name": "Fictieve Zorgverzekeraar"})
+        cls.env["coaching.insurer.disclosure"].create(
+            {
+                "client_id": cls.anna.partner_id.id,
+                "insurer_id": insurer.id,
+                "date": "2026-03-01",
+                "shared": "invoice",
+            }
+        )
         cls.dossier_bert = cls.env["coaching.dossier"].create(
             {
                 "client_id": cls.bert.partner_id.id,
@@ -89,6 +98,10 @@ class TestPrivacyPortal(HttpCase):
         self.assertEqual(data["dossiers"][0]["sessions"][0]["notes"], "ANNA-NOTITIE")
         self.assertEqual(len(data["consents"]), 1)
         self.assertTrue(data["information"]["purposes_and_retention"])
+        self.assertEqual(
+            data["insurer_disclosures"][0]["insurer"], "Fictieve Zorgverzekeraar"
+        )
+        self.assertEqual(data["insurer_disclosures"][0]["shared_on"], "2026-03-01")
         self.assertNotIn("BERT-HULPVRAAG", response.text)
 
     def test_not_logged_in_is_sent_to_login(self):

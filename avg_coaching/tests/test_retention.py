@@ -252,6 +252,14 @@ class TestRetention(AvgCoachingCase):
         with self.assertRaises(UserError):
             self.env["avg.retention.preview"].create({"days": -1})
 
+    def test_register_states_the_policy_term(self):
+        activity = self.env.ref("avg_coaching.avg_processing_activity_crm")
+        policy = self.env.ref("avg_coaching.retention_policy_crm")
+        self.assertEqual(activity.retention_policy_id, policy)
+        self.assertEqual(activity.retention_display, "5 Years")
+        policy.period = 6
+        self.assertEqual(activity.retention_display, "6 Years")
+
     def test_only_privacy_manager_edits_policies(self):
         policy = self.env.ref("avg_coaching.retention_policy_crm")
         policy.with_user(self.privacy_manager).write({"period": 6})
@@ -325,6 +333,31 @@ class TestRetention(AvgCoachingCase):
         partner._avg_erase(reason="request")
         self.assertFalse(user.active)
         self.assertNotIn("portal-client", user.login)
+
+    def test_erasure_removes_everything_of_the_addon_about_the_person(self):
+        client = self._client("Alles Weg")
+        dossier = self._closed_dossier(client, "2024-01-01")
+        insurer = self.env["res.partner"].create(
+            {"name": "Fictieve Verzekeraar", "is_company": True}
+        )
+        disclosure = self.env["coaching.insurer.disclosure"].create(
+            {
+                "client_id": client.id,
+                "insurer_id": insurer.id,
+                "date": "2024-02-01",
+                "shared": "sessions",
+                "details": "Sessiedata gedeeld",
+            }
+        )
+        secret = self.env["coaching.client.secret"].create(
+            {"partner_id": client.id, "password": "Zeer-Geheim-Wachtwoord-42"}
+        )
+        client._avg_erase(reason="request")
+        self.assertFalse(client.exists())
+        self.assertFalse(dossier.exists())
+        self.assertFalse(disclosure.exists())
+        self.assertFalse(secret.exists())
+        self.assertTrue(insurer.exists())
 
     def test_erasure_without_invoices_deletes_contact(self):
         client = self._client("Zonder Factuur")

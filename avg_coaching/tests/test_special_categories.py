@@ -82,6 +82,22 @@ class TestSpecialCategories(AvgCoachingCase):
         )
         self.assertIn(line, queued)
 
+    def test_health_withdrawal_removes_medical_treatment(self):
+        consent = self._consent(self.client, "special_health")
+        self.dossier.with_user(self.coach).write(
+            {"medical_treatment": "Antidepressiva"}
+        )
+        other = self.env["coaching.dossier"].create(
+            {"client_id": self.client2.id, "coach_id": self.coach2.id}
+        )
+        self._consent(self.client2, "special_health")
+        other.write({"medical_treatment": "Andere cliënt"})
+        consent.with_user(self.coach).action_withdraw()
+        self.env.invalidate_all()
+        self.assertFalse(self.dossier.medical_treatment)
+        self.assertFalse(self.dossier.sudo().medical_treatment_enc)
+        self.assertEqual(other.medical_treatment, "Andere cliënt")
+
     def test_consent_is_evidence(self):
         consent = self._consent(self.client, "special_health").with_user(self.coach)
         for vals in (
