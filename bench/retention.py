@@ -10,6 +10,7 @@
 import os
 import resource
 import time
+import tracemalloc
 
 from odoo import fields
 
@@ -123,10 +124,17 @@ else:
     cleanup("BenchDR")
     ours = make_clients("BenchAvg", N, "2010-01-01", "2017-01-01")
     rss_before = maxrss_mb()
+    traced = os.environ.get("AVG_BENCH_TRACEMALLOC") == "1"
+    if traced:  # Python heap peak; slows the run, so timings are not comparable
+        tracemalloc.start()
     start = time.perf_counter()
     Policy._cron_purge()
     t_ours = time.perf_counter() - start
     rss_growth = maxrss_mb() - rss_before
+    if traced:
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        print(f"python heap peak during the sweep of {N} clients: {peak:.1f} MB")
     assert remaining(ours) == (0, 0), remaining(ours)
 
     theirs = make_clients("BenchDR", N, "2010-01-01", "2017-01-01")
