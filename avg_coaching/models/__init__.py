@@ -15,8 +15,6 @@ from . import avg_processing_activity
 from . import avg_processor_agreement
 from . import avg_breach
 from . import avg_information_notice
-from . import coaching_session_invoicing
-from . import coaching_dossier_invoicing
 from . import account_move
 from . import coaching_insurer_disclosure
 from . import coaching_client_secret

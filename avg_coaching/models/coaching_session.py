@@ -1,7 +1,11 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import format_date
 
 from .avg_encrypted_mixin import EncryptedText
+
+# Fields whose value an invoice line repeats: they cannot change once invoiced.
+INVOICED_FIELDS = ("date", "duration", "dossier_id")
 
 
 class CoachingSession(models.Model):
@@ -31,6 +35,24 @@ class CoachingSession(models.Model):
     notes_enc = fields.Text(copy=False, groups="base.group_system")
     observations_enc = fields.Text(copy=False, groups="base.group_system")
     report_enc = fields.Text(copy=False, groups="base.group_system")
+
+    invoice_line_id = fields.Many2one(
+        "account.move.line",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The invoice line this session was invoiced on.",
+    )
+    invoice_id = fields.Many2one(
+        related="invoice_line_id.move_id", string="Invoice", readonly=True
+    )
+    is_invoiced = fields.Boolean(
+        string="Invoiced",
+        compute="_compute_is_invoiced",
+        search="_search_is_invoiced",
+        help="Invoiced on an invoice that is not cancelled.",
+    )
 
     def _compute_display_name(self):
         for session in self:
@@ -64,6 +86,18 @@ class CoachingSession(models.Model):
                 )
 
     def write(self, vals):
+        if set(vals) & set(INVOICED_FIELDS):
+            invoiced = self.filtered("is_invoiced")
+            if invoiced:
+                raise UserError(
+                    _(
+                        "Session %(session)s has been invoiced (%(invoice)s): its "
+                        "date, duration and dossier can no longer change. Cancel or "
+                        "credit the invoice first.",
+                        session=invoiced[0].display_name,
+                        invoice=invoiced[0].invoice_id.name,
+                    )
+                )
         if vals and set(vals) <= {"invoice_line_id"}:
             # Invoicing a session changes nothing it holds: allowed after closing.
             return super().write(vals)
@@ -75,3 +109,55 @@ class CoachingSession(models.Model):
                 )
             )
         return super().write(vals)
+
+    @api.depends("invoice_line_id.parent_state")
+    def _compute_is_invoiced(self):
+        for session in self:
+            session.is_invoiced = bool(
+                session.invoice_line_id
+                and session.invoice_line_id.parent_state != "cancel"
+            )
+
+    def _search_is_invoiced(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(_("Filter on 'Invoiced' with yes or no only."))
+        invoiced = [
+            ("invoice_line_id", "!=", False),
+            ("invoice_line_id.parent_state", "!=", "cancel"),
+        ]
+        if (operator == "=") == value:
+            return invoiced
+        return [
+            "|",
+            ("invoice_line_id", "=", False),
+            ("invoice_line_id.parent_state", "=", "cancel"),
+        ]
+
+    def _avg_invoice_line_name(self, lang=None):
+        """The text of the invoice line: reference, date and duration, nothing else."""
+        self.ensure_one()
+        env = self.with_context(lang=lang).env if lang else self.env
+        hours, minutes = divmod(round(self.duration * 60), 60)
+        return env._(
+            "Coaching trajectory %(reference)s – session of %(date)s, "
+            "%(duration)s hours",
+            reference=self.dossier_id.name,
+            date=format_date(env, self.date, lang_code=lang),
+            duration=f"{hours}:{minutes:02d}",
+        )
+
+    def action_share_protected_report(self):
+        self.ensure_one()
+        self.check_access("read")
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send a protected document"),
+            "res_model": "coaching.protected.document.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {
+                "default_dossier_id": self.dossier_id.id,
+                "default_session_id": self.id,
+                "default_document": "session",
+            },
+        }
