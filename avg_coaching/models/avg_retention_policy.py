@@ -8,7 +8,7 @@ from odoo.tools import config
 
 _logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 200
+BATCH_SIZE = 1000
 LOCK_CLASS = 4242  # advisory-lock namespace of the retention runs
 
 
