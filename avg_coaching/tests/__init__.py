@@ -11,3 +11,4 @@ from . import test_special_categories
 from . import test_registers
 from . import test_invoicing
 from . import test_client_documents
+from . import test_web_client

@@ -1,0 +1,51 @@
+from odoo.tests import HttpCase, new_test_user, tagged
+
+WAIT_FOR_FORM = """
+    const deadline = Date.now() + 20000;
+    (function check() {
+        const form = document.querySelector('.o_form_view');
+        if (form && document.body.innerText.includes(%(text)r)) {
+            console.log('test successful');
+        } else if (Date.now() > deadline) {
+            console.error('the form did not show ' + %(text)r);
+        } else {
+            setTimeout(check, 200);
+        }
+    })();
+"""
+
+
+@tagged("post_install", "-at_install")
+class TestWebClient(HttpCase):
+    """The coach's forms open in a real browser (headless Chromium) without errors."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.coach = new_test_user(
+            cls.env,
+            "web_coach",
+            groups="base.group_user,avg_coaching.group_avg_coach",
+            password="web-coach-pw",
+        )
+        client = cls.env["res.partner"].create(
+            {"name": "Browser Testcliënt", "is_coaching_client": True}
+        )
+        cls.dossier = cls.env["coaching.dossier"].create(
+            {
+                "client_id": client.id,
+                "coach_id": cls.coach.id,
+                "help_question": "Zichtbaar in de browser",
+            }
+        )
+        cls.env["coaching.session"].create(
+            {"dossier_id": cls.dossier.id, "date": "2026-02-01", "notes": "Notitie"}
+        )
+
+    def test_dossier_form_opens(self):
+        self.browser_js(
+            f"/odoo/action-avg_coaching.coaching_dossier_action/{self.dossier.id}",
+            WAIT_FOR_FORM % {"text": self.dossier.name},
+            login="web_coach",
+            timeout=60,
+        )
