@@ -32,6 +32,7 @@
         "views/coaching_client_secret_views.xml",
         "report/coaching_session_report.xml",
         "report/coaching_dossier_report.xml",
+        "report/avg_access_export_report.xml",
         "wizards/coaching_invoice_wizard_views.xml",
         "wizards/coaching_protected_document_wizard_views.xml",
         "views/menus.xml",

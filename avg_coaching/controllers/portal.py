@@ -52,6 +52,27 @@ class AvgPrivacyPortal(CustomerPortal):
             ],
         )
 
+    @http.route("/my/privacy/export.pdf", type="http", auth="user", website=True)
+    def avg_privacy_export_pdf(self, **kw):
+        partner = self._avg_subject()
+        # sudo() after the check above: the report is of the user's own partner.
+        pdf, _report_type = (
+            request.env["ir.actions.report"]
+            .sudo()
+            ._render_qweb_pdf(
+                "avg_coaching.avg_access_export_report_action", [partner.id]
+            )
+        )
+        return request.make_response(
+            pdf,
+            headers=[
+                ("Content-Type", "application/pdf"),
+                ("Content-Length", len(pdf)),
+                ("Content-Disposition", content_disposition("my-data.pdf")),
+                ("Cache-Control", "no-store"),
+            ],
+        )
+
     @http.route(
         "/my/privacy/consent/<int:consent_id>/withdraw",
         type="http",

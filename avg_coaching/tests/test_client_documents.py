@@ -103,6 +103,22 @@ class TestClientDocuments(AvgCoachingCase):
             )
         )
 
+    def test_access_export_encrypted(self):
+        """The art. 15 export (the collector's data) as a protected PDF."""
+        self._secret()
+        wizard = self._wizard(document="access")
+        attachment, content = self._pdf(wizard)
+        self.assertIn("Your data", attachment.name)
+        reader = PdfReader(io.BytesIO(content))
+        self.assertTrue(reader.is_encrypted)
+        self.assertFalse(PdfReader(io.BytesIO(content)).decrypt("wrong password"))
+        self.assertTrue(reader.decrypt(PASSWORD))
+        text = self._text(reader)
+        self.assertIn(self.dossier.name, text)
+        self.assertIn(MARK.format("help"), text)
+        self.assertIn(MARK.format("notes"), text)
+        self.assertIn("Autoriteit Persoonsgegevens", text)
+
     def test_dossier_report_encrypted(self):
         self._secret()
         wizard = self._wizard(document="dossier")

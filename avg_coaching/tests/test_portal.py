@@ -104,6 +104,16 @@ class TestPrivacyPortal(HttpCase):
         self.assertEqual(data["insurer_disclosures"][0]["shared_on"], "2026-03-01")
         self.assertNotIn("BERT-HULPVRAAG", response.text)
 
+    def test_pdf_export(self):
+        self.authenticate("anna_portal", "anna-portal-pw")
+        response = self.url_open("/my/privacy/export.pdf")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.headers["Content-Type"], "application/pdf")
+        self.assertIn("attachment", response.headers["Content-Disposition"])
+        # In test mode Odoo returns the report's HTML: its text can be checked.
+        self.assertIn(b"ANNA-HULPVRAAG", response.content)
+        self.assertNotIn(b"BERT-HULPVRAAG", response.content)
+
     def test_not_logged_in_is_sent_to_login(self):
         response = self.url_open("/my/privacy/export.json", allow_redirects=False)
         self.assertIn(response.status_code, (302, 303))

@@ -7,6 +7,7 @@ from odoo.exceptions import UserError
 REPORTS = {
     "session": ("avg_coaching.coaching_session_report_action", "coaching.session"),
     "dossier": ("avg_coaching.coaching_dossier_report_action", "coaching.dossier"),
+    "access": ("avg_coaching.avg_access_export_report_action", "res.partner"),
 }
 
 
@@ -18,7 +19,11 @@ class CoachingProtectedDocumentWizard(models.TransientModel):
     _description = "Share a password-protected document with a client"
 
     document = fields.Selection(
-        [("session", "Session report"), ("dossier", "Dossier report")],
+        [
+            ("session", "Session report"),
+            ("dossier", "Dossier report"),
+            ("access", "Everything we keep about the client (art. 15)"),
+        ],
         required=True,
         default="dossier",
     )
@@ -56,6 +61,8 @@ class CoachingProtectedDocumentWizard(models.TransientModel):
                     )
                 )
             return self.session_id
+        if self.document == "access":
+            return self.dossier_id.client_id
         return self.dossier_id
 
     def _avg_filename(self, records):
@@ -65,6 +72,8 @@ class CoachingProtectedDocumentWizard(models.TransientModel):
                 reference=records.dossier_id.name,
                 date=records.date,
             )
+        elif self.document == "access":
+            name = _("Your data %(date)s", date=fields.Date.context_today(self))
         else:
             name = _("Dossier %(reference)s", reference=records.name)
         return name.replace("/", "-") + ".pdf"
