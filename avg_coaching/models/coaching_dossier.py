@@ -555,12 +555,4 @@ class CoachingDossier(models.Model):
     # ------------------------------------------------------------ client documents
     def action_share_protected_document(self):
         self.ensure_one()
-        self.check_access("read")
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Send a protected document"),
-            "res_model": "coaching.protected.document.wizard",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"default_dossier_id": self.id, "default_document": "dossier"},
-        }
+        return self.env["coaching.protected.document.wizard"]._avg_open(self, "dossier")

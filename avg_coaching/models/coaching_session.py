@@ -148,16 +148,6 @@ class CoachingSession(models.Model):
 
     def action_share_protected_report(self):
         self.ensure_one()
-        self.check_access("read")
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Send a protected document"),
-            "res_model": "coaching.protected.document.wizard",
-            "view_mode": "form",
-            "target": "new",
-            "context": {
-                "default_dossier_id": self.dossier_id.id,
-                "default_session_id": self.id,
-                "default_document": "session",
-            },
-        }
+        return self.env["coaching.protected.document.wizard"]._avg_open(
+            self.dossier_id, "session", session=self
+        )

@@ -77,6 +77,15 @@ class AvgCoachingCase(TransactionCase):
         vals.update(extra)
         return cls.env["avg.consent"].create(vals)
 
+    @classmethod
+    def _ensure_chart_of_accounts(cls):
+        """Without demo data no chart of accounts is installed: load the generic one."""
+        company = cls.env.company
+        if not company.chart_template:
+            cls.env["account.chart.template"].try_loading(
+                "generic_coa", company=company, install_demo=False
+            )
+
     @contextmanager
     def assertRaisesRegex(self, exception, regex, msg=None):
         """Like Odoo's assertRaises: rolls the refused operation back (savepoint)."""

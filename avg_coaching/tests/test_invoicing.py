@@ -20,12 +20,7 @@ class TestInvoicing(AvgCoachingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = cls.env.company
-        if not company.chart_template:
-            # Without demo data no chart of accounts is installed: use the generic one.
-            cls.env["account.chart.template"].try_loading(
-                "generic_coa", company=company, install_demo=False
-            )
+        cls._ensure_chart_of_accounts()
         cls._consent(cls.client, "special_health")
         cls.dossier.write(
             {
@@ -268,11 +263,7 @@ class TestFiscalHold(AvgCoachingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = cls.env.company
-        if not company.chart_template:
-            cls.env["account.chart.template"].try_loading(
-                "generic_coa", company=company, install_demo=False
-            )
+        cls._ensure_chart_of_accounts()
         cls.product = cls.env.ref("avg_coaching.product_coaching_session")
 
     def _move(self, partner, invoice_date, post=True, move_type="out_invoice"):

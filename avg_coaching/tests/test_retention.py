@@ -20,13 +20,7 @@ class TestRetention(AvgCoachingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = cls.env.company
-        if not cls.env["account.journal"].search(
-            [("type", "=", "sale"), ("company_id", "=", company.id)], limit=1
-        ):
-            cls.env["account.chart.template"].try_loading(
-                "generic_coa", company, install_demo=False
-            )
+        cls._ensure_chart_of_accounts()
         cls.Policy = cls.env["avg.retention.policy"]
         cls.cron = cls.env.ref("avg_coaching.ir_cron_retention_purge")
 

@@ -46,6 +46,22 @@ class CoachingProtectedDocumentWizard(models.TransientModel):
         for wizard in self:
             wizard.has_password = wizard.partner_id in secrets.partner_id
 
+    @api.model
+    def _avg_open(self, dossier, document, session=None):
+        """The action opening this wizard for ``dossier`` (checked readable)."""
+        (session or dossier).check_access("read")
+        context = {"default_dossier_id": dossier.id, "default_document": document}
+        if session:
+            context["default_session_id"] = session.id
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send a protected document"),
+            "res_model": self._name,
+            "view_mode": "form",
+            "target": "new",
+            "context": context,
+        }
+
     def _avg_records(self):
         self.ensure_one()
         if self.document == "session":
