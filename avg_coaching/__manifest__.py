@@ -36,6 +36,7 @@
         "wizards/coaching_invoice_wizard_views.xml",
         "wizards/coaching_protected_document_wizard_views.xml",
         "views/menus.xml",
+        "views/avg_request_views.xml",
         "views/portal_templates.xml",
         "data/avg_registers_data.xml",
         "data/mail_template_data.xml",

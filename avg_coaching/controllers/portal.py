@@ -1,8 +1,20 @@
-from odoo import _, http
-from odoo.exceptions import AccessError, MissingError, UserError
+import logging
+
+from werkzeug.urls import url_encode
+
+from odoo import _, http, tools
+from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import content_disposition, request
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
+
+from ..models.avg_request import PUBLIC_TYPES, REQUEST_TYPES, RESTRICTION_GROUNDS
+
+_logger = logging.getLogger(__name__)
+
+# Public form: submissions per hour from one network address / for one e-mail.
+PUBLIC_LIMIT_IP = 5
+PUBLIC_LIMIT_EMAIL = 3
 
 
 class AvgPrivacyPortal(CustomerPortal):
@@ -13,7 +25,7 @@ class AvgPrivacyPortal(CustomerPortal):
     record rule (own consents only) before anything is done with sudo().
     """
 
-    _avg_messages = ("withdrawn", "already_withdrawn")
+    _avg_messages = ("withdrawn", "already_withdrawn", "request_filed")
 
     def _avg_subject(self):
         partner = request.env.user.partner_id
@@ -24,20 +36,73 @@ class AvgPrivacyPortal(CustomerPortal):
     @http.route("/my/privacy", type="http", auth="user", website=True)
     def avg_privacy_overview(self, **kw):
         partner = self._avg_subject()
+        message = kw.get("message") if kw.get("message") in self._avg_messages else None
+        return self._avg_render_overview(partner, message=message)
+
+    def _avg_render_overview(self, partner, message=None, error=None, post=None):
         values = self._prepare_portal_layout_values()
         values.update(
             {
                 "page_name": "avg_privacy",
-                "data": request.env["avg.subject.data"]._avg_collect(partner),
+                "data": request.env["avg.subject.data"]._avg_collect(
+                    partner, references=False
+                ),
                 "consents": request.env["avg.consent"].search(
                     [("partner_id", "=", partner.id)]
                 ),
-                "message": kw.get("message")
-                if kw.get("message") in self._avg_messages
-                else None,
+                # The portal rule shows her own requests only.
+                "avg_requests": request.env["avg.request"].search([]),
+                "request_types": REQUEST_TYPES,
+                "restriction_grounds": RESTRICTION_GROUNDS,
+                "message": message,
+                "error": error,
+                "post": post or {},
             }
         )
-        return request.render("avg_coaching.portal_my_privacy", values)
+        return request.render(
+            "avg_coaching.portal_my_privacy", values, status=400 if error else 200
+        )
+
+    @http.route(
+        "/my/privacy/request", type="http", auth="user", methods=["POST"], website=True
+    )
+    def avg_privacy_file_request(self, **post):
+        partner = self._avg_subject()
+        try:
+            request.env["avg.request"]._avg_portal_create(partner, post)
+        except (UserError, ValidationError) as exc:
+            return self._avg_render_overview(partner, error=exc.args[0], post=post)
+        return request.redirect("/my/privacy?message=request_filed")
+
+    @http.route(
+        "/my/privacy/requests/<int:request_id>",
+        type="http",
+        auth="public",
+        website=True,
+    )
+    def avg_privacy_request(self, request_id, access_token=None, **kw):
+        try:
+            record = self._document_check_access(
+                "avg.request", request_id, access_token
+            )
+        except (AccessError, MissingError):
+            return request.redirect("/my")
+        values = self._prepare_portal_layout_values()
+        values.update({"page_name": "avg_request", "avg_request": record})
+        return request.render("avg_coaching.portal_my_privacy_request", values)
+
+    @http.route("/my/privacy/export.csv", type="http", auth="user", website=True)
+    def avg_privacy_export_csv(self, **kw):
+        partner = self._avg_subject()
+        body = request.env["avg.subject.data"]._avg_collect_csv_zip(partner)
+        return request.make_response(
+            body,
+            headers=[
+                ("Content-Type", "application/zip"),
+                ("Content-Disposition", content_disposition("my-data-csv.zip")),
+                ("Cache-Control", "no-store"),
+            ],
+        )
 
     @http.route("/my/privacy/export.json", type="http", auth="user", website=True)
     def avg_privacy_export_json(self, **kw):
@@ -94,3 +159,95 @@ class AvgPrivacyPortal(CustomerPortal):
         except UserError:
             return request.redirect("/my/privacy?message=already_withdrawn")
         return request.redirect("/my/privacy?message=withdrawn")
+
+
+class AvgPublicRequest(http.Controller):
+    """The request form for people without a portal account.
+
+    Nothing is stored when the form is sent: the request travels, encrypted, in
+    the confirmation link mailed to the address given, and is created only when
+    that link is used. Every answer is the same whether or not the address is
+    known to the practice.
+    """
+
+    def _avg_public_render(self, template, **values):
+        values.setdefault("request_types", [t for t in REQUEST_TYPES if t[0] in PUBLIC_TYPES])
+        return request.render(template, values, status=values.pop("status", 200))
+
+    @http.route("/privacy/request", type="http", auth="public", website=True)
+    def avg_public_form(self, **kw):
+        return self._avg_public_render("avg_coaching.avg_public_request_form", post={})
+
+    @http.route(
+        "/privacy/request/send",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        website=True,
+    )
+    def avg_public_send(self, **post):
+        Request = request.env["avg.request"].sudo()
+        Throttle = request.env["avg.request.throttle"].sudo()
+        if not Throttle._avg_hit("ip", request.httprequest.remote_addr, PUBLIC_LIMIT_IP):
+            return self._avg_public_render(
+                "avg_coaching.avg_public_request_form",
+                post=post,
+                error=_(
+                    "Too many requests were sent from your connection. Try again "
+                    "in an hour, or write to us."
+                ),
+                status=429,
+            )
+        try:
+            token, payload = Request._avg_public_token(post)
+        except (UserError, ValidationError) as exc:
+            return self._avg_public_render(
+                "avg_coaching.avg_public_request_form",
+                post=post,
+                error=exc.args[0],
+                status=400,
+            )
+        # The same answer whatever happens next: it never tells whether the
+        # address belongs to a client, nor that it was rate-limited.
+        if Throttle._avg_hit("email", payload["email"], PUBLIC_LIMIT_EMAIL):
+            base = request.env["ir.config_parameter"].sudo().get_param("web.base.url")
+            link = f"{base}/privacy/request/confirm?{url_encode({'token': token})}"
+            template = request.env.ref("avg_coaching.mail_template_avg_request_confirm")
+            template.sudo().with_context(
+                avg_email=payload["email"], avg_link=link
+            ).send_mail(
+                request.env.company.id, force_send=False, email_layout_xmlid=False
+            )
+        return self._avg_public_render("avg_coaching.avg_public_request_sent")
+
+    @http.route("/privacy/request/confirm", type="http", auth="public", website=True)
+    def avg_public_confirm_page(self, token=None, **kw):
+        # A page with a button, not an action on GET: mail scanners open links.
+        payload = request.env["avg.request"].sudo()._avg_public_open(token)
+        if not payload:
+            return self._avg_public_render(
+                "avg_coaching.avg_public_request_invalid", status=404
+            )
+        return self._avg_public_render(
+            "avg_coaching.avg_public_request_confirm", token=token
+        )
+
+    @http.route(
+        "/privacy/request/confirm",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        website=True,
+    )
+    def avg_public_confirm(self, token=None, **kw):
+        Request = request.env["avg.request"].sudo()
+        record = Request._avg_public_confirm(token)
+        if not record:
+            return self._avg_public_render(
+                "avg_coaching.avg_public_request_invalid", status=404
+            )
+        return self._avg_public_render(
+            "avg_coaching.avg_public_request_received",
+            reference=record.name,
+            date_due=tools.format_date(request.env, record.date_due),
+        )

@@ -4,6 +4,7 @@ from . import avg_deletion_log
 from . import avg_retention_policy
 from . import avg_encrypted_mixin
 from . import avg_consent
+from . import avg_request
 from . import res_partner
 from . import coaching_dossier
 from . import coaching_session
@@ -18,3 +19,4 @@ from . import avg_information_notice
 from . import account_move
 from . import coaching_insurer_disclosure
 from . import coaching_client_secret
+from . import avg_request_throttle

@@ -88,6 +88,8 @@ class AvgEncryptedMixin(models.AbstractModel):
     _description = "Encryption at rest of dossier content"
 
     _avg_subject_field = "client_id"
+    # Restriction of processing (art. 18) freezes this content until it is lifted.
+    _avg_frozen_when_restricted = True
 
     avg_key_state = fields.Selection(
         [
@@ -100,6 +102,32 @@ class AvgEncryptedMixin(models.AbstractModel):
         string="Encryption",
         compute="_compute_avg_key_state",
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        records._avg_check_not_restricted()
+        return records
+
+    def write(self, vals):
+        self._avg_check_not_restricted()
+        return super().write(vals)
+
+    def _avg_check_not_restricted(self):
+        """Refuse to process the content of a person whose processing is restricted."""
+        if not self._avg_frozen_when_restricted or not self:
+            return
+        subjects = self.sudo()[self._avg_subject_field]
+        restricted = subjects.filtered("avg_restricted")
+        if restricted:
+            raise UserError(
+                _(
+                    "The processing of %(name)s's data is restricted (art. 18 GDPR): "
+                    "it is kept but may not be changed or used. Lift the restriction "
+                    "on her data-subject request first.",
+                    name=restricted[0].display_name,
+                )
+            )
 
     @api.model
     def _avg_encrypted_fields(self):

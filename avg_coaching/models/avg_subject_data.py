@@ -1,6 +1,26 @@
+import csv
+import io
 import json
+import zipfile
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
+from odoo.tools import SQL
+
+# Records that refer to a person but are not data about her to show: security
+# material and Odoo's own bookkeeping of who follows or was notified of what
+# (privacy_lookup leaves the latter out too).
+REFERENCE_SKIP = {
+    "avg.data.key",
+    "avg.request.throttle",
+    "avg.deletion.log",
+    "mail.followers",
+    "mail.notification",
+    "discuss.channel.member",
+    "res.partner",
+    "res.users",
+    "mail.message",
+}
+EMAIL_FIELDS = ("email_normalized", "email", "email_from", "company_email")
 
 
 class AvgSubjectData(models.AbstractModel):
@@ -15,7 +35,10 @@ class AvgSubjectData(models.AbstractModel):
     _description = "Everything held about a data subject"
 
     @api.model
-    def _avg_collect(self, partner):
+    def _avg_collect(self, partner, references=True):
+        """Everything about ``partner``. ``references=False`` leaves out the list
+        of every Odoo record that refers to her (the exports include it; the
+        portal overview shows the rest)."""
         partner = partner.sudo().with_context(active_test=False)
         dossiers = (
             self.env["coaching.dossier"].sudo().search([("client_id", "=", partner.id)])
@@ -95,6 +118,25 @@ class AvgSubjectData(models.AbstractModel):
                 .sudo()
                 .search([("client_id", "=", partner.id)])
             ],
+            "requests": [
+                {
+                    "reference": req.name,
+                    "request": dict(
+                        req._fields["request_type"]._description_selection(self.env)
+                    )[req.request_type],
+                    "received_on": fields.Date.to_string(req.date_received),
+                    "answer_due": fields.Date.to_string(req.date_due),
+                    "status": dict(
+                        req._fields["state"]._description_selection(self.env)
+                    )[req.state],
+                    "what_was_done": req.resolution or None,
+                    "refusal_reason": req.refusal_reason or None,
+                }
+                for req in self.env["avg.request"]
+                .sudo()
+                .search([("partner_id", "=", partner.id)])
+            ],
+            "records": self._avg_references(partner) if references else [],
             "information": self._avg_information(),
         }
 
@@ -206,6 +248,176 @@ class AvgSubjectData(models.AbstractModel):
                 "the Autoriteit Persoonsgegevens (autoriteitpersoonsgegevens.nl)."
             ),
         }
+
+    # ------------------------------------------------------------ references
+    @api.model
+    @tools.ormcache()
+    def _avg_reference_columns(self):
+        """((model, table, partner columns, email columns, name column), ...) of
+        every stored model that can refer to a person: the same reach as Odoo's
+        privacy_lookup (many2one to res.partner, e-mail fields, name)."""
+        result = []
+        for model_name in sorted(self.env.registry):
+            model = self.env[model_name]
+            if model_name in REFERENCE_SKIP or model._transient or not model._auto:
+                continue
+            partner_cols = tuple(
+                name
+                for name, field in model._fields.items()
+                if field.type == "many2one"
+                and field.comodel_name == "res.partner"
+                and field.store
+                and field.column_type
+            )
+            email_cols = tuple(
+                name
+                for name in EMAIL_FIELDS
+                if name in model._fields and model._fields[name].store
+            )
+            rec_name = model._rec_name or "name"
+            name_field = model._fields.get(rec_name)
+            name_col = (
+                rec_name
+                if email_cols
+                and name_field
+                and name_field.store
+                and name_field.type == "char"
+                and not name_field.translate
+                else None
+            )
+            if partner_cols or email_cols:
+                result.append(
+                    (model_name, model._table, partner_cols, email_cols, name_col)
+                )
+        return tuple(result)
+
+    @api.model
+    def _avg_reference_ids(self, partner):
+        """{model: [ids]} of every record that refers to ``partner``: by a link to
+        her contact (or a contact with her e-mail address), her e-mail address, or
+        her name where an e-mail is kept; and the messages she wrote."""
+        partner = partner.sudo()
+        email = tools.email_normalize(partner.email or "")
+        subjects = partner
+        if email:
+            subjects |= (
+                self.env["res.partner"]
+                .sudo()
+                .with_context(active_test=False)
+                .search([("email_normalized", "=", email)])
+            )
+        ids = tuple(subjects.ids)
+        parts = [
+            SQL(
+                "SELECT 'mail.message' AS model, id FROM mail_message "
+                "WHERE author_id IN %s",
+                ids,
+            )
+        ]
+        for model, table, partner_cols, email_cols, name_col in (
+            self._avg_reference_columns()
+        ):
+            conditions = [SQL("%s IN %s", SQL.identifier(col), ids) for col in partner_cols]
+            if email:
+                for col in email_cols:
+                    if col == "email_normalized":
+                        conditions.append(SQL("%s = %s", SQL.identifier(col), email))
+                    else:
+                        conditions.append(
+                            SQL("%s ILIKE %s", SQL.identifier(col), f"%{email}%")
+                        )
+                if name_col and partner.name:
+                    conditions.append(
+                        SQL("%s ILIKE %s", SQL.identifier(name_col), partner.name)
+                    )
+            if conditions:
+                parts.append(
+                    SQL(
+                        "SELECT %s AS model, id FROM %s WHERE %s",
+                        model,
+                        SQL.identifier(table),
+                        SQL(" OR ").join(conditions),
+                    )
+                )
+        self.env.flush_all()
+        self.env.cr.execute(SQL(" UNION ALL ").join(parts))
+        found = {}
+        for model, record_id in self.env.cr.fetchall():
+            found.setdefault(model, set()).add(record_id)
+        found.setdefault("res.partner", set()).update(subjects.ids)
+        users = self.env["res.users"].sudo().with_context(active_test=False).search(
+            [("partner_id", "in", subjects.ids)]
+        )
+        if users:
+            found.setdefault("res.users", set()).update(users.ids)
+        return {model: sorted(record_ids) for model, record_ids in found.items()}
+
+    @api.model
+    def _avg_references(self, partner):
+        """The records of :meth:`_avg_reference_ids`, described for the person."""
+        model_names = dict(
+            self.env["ir.model"].sudo().search_fetch([], ["model", "name"])
+            .mapped(lambda m: (m.model, m.name))
+        )
+        rows = []
+        for model, record_ids in sorted(self._avg_reference_ids(partner).items()):
+            records = self.env[model].sudo().with_context(active_test=False).browse(
+                record_ids
+            )
+            for record in records:
+                rows.append(
+                    {
+                        "kind": model_names.get(model, model),
+                        "model": model,
+                        "id": record.id,
+                        "name": record.display_name or None,
+                    }
+                )
+        return rows
+
+    # ------------------------------------------------------------ formats
+    @api.model
+    def _avg_collect_csv_zip(self, partner):
+        """The collected data as CSV tables (art. 20: machine-readable), zipped."""
+        tables = {}
+
+        def add(name, row):
+            tables.setdefault(name, []).append(row)
+
+        def flatten(name, item, parent=None):
+            row = {} if parent is None else {"belongs_to": parent}
+            ref = item.get("reference") if isinstance(item, dict) else None
+            for key, value in item.items():
+                if isinstance(value, list) and value and isinstance(value[0], dict):
+                    for sub in value:
+                        flatten(f"{name}_{key}", sub, parent=ref)
+                elif isinstance(value, dict):
+                    flatten(f"{name}_{key}", value, parent=ref)
+                elif isinstance(value, list):
+                    row[key] = "; ".join(str(v) for v in value)
+                else:
+                    row[key] = value
+            if row:
+                add(name, row)
+
+        for key, value in self._avg_collect(partner).items():
+            if isinstance(value, list):
+                for item in value:
+                    flatten(key, item)
+            elif isinstance(value, dict):
+                flatten(key, value)
+            else:
+                add("export", {"field": key, "value": value})
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, rows in tables.items():
+                columns = list(dict.fromkeys(col for row in rows for col in row))
+                text = io.StringIO()
+                writer = csv.DictWriter(text, fieldnames=columns)
+                writer.writeheader()
+                writer.writerows(rows)
+                archive.writestr(f"{name}.csv", text.getvalue().encode("utf-8-sig"))
+        return buffer.getvalue()
 
     @api.model
     def _avg_collect_json(self, partner):

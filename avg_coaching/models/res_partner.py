@@ -7,6 +7,8 @@ from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.account.models.mail_message import bypass_token as audit_bypass_token
 
+from .avg_request import OPEN_STATES as AVG_OPEN_REQUEST_STATES
+
 _logger = logging.getLogger(__name__)
 
 COACH_GROUPS = "avg_coaching.group_avg_coach,avg_coaching.group_avg_privacy_manager"
@@ -79,6 +81,12 @@ class ResPartner(models.Model):
         compute="_compute_avg_relation_end",
         store=True,
         index=True,
+        groups=COACH_GROUPS,
+    )
+    avg_request_ids = fields.One2many(
+        "avg.request",
+        "partner_id",
+        string="Data-subject requests",
         groups=COACH_GROUPS,
     )
     avg_erased_date = fields.Datetime(string="Erased on", readonly=True, copy=False)
@@ -154,10 +162,16 @@ class ResPartner(models.Model):
         return [
             (f"{prefix}avg_legal_hold", "=", False),
             (f"{prefix}avg_restricted", "=", False),
+            (
+                f"{prefix}avg_request_ids",
+                "not any",
+                [("state", "in", AVG_OPEN_REQUEST_STATES)],
+            ),
         ]
 
-    def _avg_retention_blockers(self):
-        """Reasons (translated) why this person's data cannot be erased now."""
+    def _avg_retention_blockers(self, request=None):
+        """Reasons (translated) why this person's data cannot be erased now.
+        ``request``: the erasure request being carried out, not a blocker itself."""
         self.ensure_one()
         partner = self.sudo()
         reasons = []
@@ -165,6 +179,16 @@ class ResPartner(models.Model):
             reasons.append(_("a legal hold stands"))
         if partner.avg_restricted:
             reasons.append(_("processing is restricted"))
+        open_requests = partner.avg_request_ids.filtered(
+            lambda r: r.state in AVG_OPEN_REQUEST_STATES and r != request
+        )
+        if open_requests:
+            reasons.append(
+                _(
+                    "a data-subject request is open (%(refs)s)",
+                    refs=", ".join(open_requests.mapped("name")),
+                )
+            )
         return reasons
 
     # ------------------------------------------------------------------ fiscal term
@@ -217,7 +241,7 @@ class ResPartner(models.Model):
             )
 
     # ------------------------------------------------------------ the erasure path
-    def _avg_erase(self, policy=None, reason=None):
+    def _avg_erase(self, policy=None, reason=None, request=None):
         """Erase everything of these persons that the law does not require to keep.
 
         Deletes dossiers, sessions, notes, documents, consents and special-category
@@ -229,7 +253,7 @@ class ResPartner(models.Model):
         """
         partners = self.exists().sudo()
         for partner in partners:
-            blockers = partner._avg_retention_blockers()
+            blockers = partner._avg_retention_blockers(request=request)
             if blockers:
                 raise UserError(
                     _(
@@ -277,6 +301,8 @@ class ResPartner(models.Model):
                 counts[partner.id][model] = count
             if delete:
                 records.unlink()
+        for pid, count in env["avg.request"]._avg_anonymise_for(ids).items():
+            counts[pid]["avg.request (anonymised)"] = count
         breaches = env["avg.breach"].sudo().search([("subject_partner_ids", "in", ids)])
         breaches.write({"subject_partner_ids": [(3, pid) for pid in ids]})
         env["avg.data.key"]._avg_destroy_for(partners)

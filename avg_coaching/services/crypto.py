@@ -22,7 +22,9 @@ import logging
 import os
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _logger = logging.getLogger(__name__)
 
@@ -107,6 +109,17 @@ def load_master_keys(options, environ=None):
         "avg_master_key_previous_file",
     )
     return current, previous
+
+
+def derive_key(master_key, purpose):
+    """A key for ``purpose`` derived from the master key (HKDF-SHA256), so that one
+    secret outside the database protects short-lived tokens too."""
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_BYTES,
+        salt=None,
+        info=f"avg-derived:{purpose}".encode(),
+    ).derive(master_key)
 
 
 def new_data_key():

@@ -1,0 +1,888 @@
+import hashlib
+import json
+import logging
+import time
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, api, fields, models, tools
+from odoo.exceptions import UserError, ValidationError
+
+from ..services import crypto
+from .avg_encrypted_mixin import EncryptedBinary
+
+_logger = logging.getLogger(__name__)
+
+OPEN_STATES = ("received", "verified", "in_progress")
+REQUEST_TYPES = [
+    ("access", "Access to my data (art. 15)"),
+    ("portability", "Transfer of my data (art. 20)"),
+    ("rectification", "Rectification (art. 16)"),
+    ("erasure", "Erasure (art. 17)"),
+    ("restriction", "Restriction of processing (art. 18)"),
+    ("objection", "Objection (art. 21)"),
+    ("withdrawal", "Withdrawal of a consent (art. 7(3))"),
+]
+# Privacy statement §7: the four situations in which processing can be restricted.
+RESTRICTION_GROUNDS = [
+    ("accuracy", "While the correction I asked for is being assessed"),
+    ("unlawful", "The data should be erased, but I do not want them erased"),
+    ("legal_claim", "You no longer need the data, but I need them for a legal claim"),
+    ("objection", "While my objection is being assessed"),
+]
+# Contact fields a rectification request can correct directly.
+RECTIFIABLE = [
+    ("name", "Name"),
+    ("email", "E-mail address"),
+    ("phone", "Phone number"),
+    ("street", "Street and number"),
+    ("zip", "Postal code"),
+    ("city", "City"),
+    ("coaching_birthdate", "Date of birth"),
+    ("other", "Something else"),
+]
+TEXT_LIMIT = 4000
+PUBLIC_TOKEN_HOURS = 24
+PUBLIC_TYPES = ("access", "portability", "rectification", "erasure", "objection")
+
+
+class AvgRequest(models.Model):
+    """A data-subject request (art. 12-22 GDPR), from the portal, the public form
+    or received otherwise, with its deadline (art. 12(3)) and how it was handled."""
+
+    _name = "avg.request"
+    _description = "Data-subject request"
+    _inherit = [
+        "portal.mixin",
+        "mail.thread",
+        "mail.activity.mixin",
+        "avg.encrypted.mixin",
+    ]
+    _order = "date_received desc, id desc"
+    _avg_subject_field = "partner_id"
+    # A restricted client's requests (to lift it, among others) go on.
+    _avg_frozen_when_restricted = False
+
+    name = fields.Char(
+        string="Reference", required=True, readonly=True, copy=False, default="/"
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Data subject",
+        index=True,
+        ondelete="set null",
+        tracking=True,
+        help="The person the request is about, once it is known who she is.",
+    )
+    requester_name = fields.Char(string="Name given")
+    requester_email = fields.Char(string="Reply to", help="Where answers are sent.")
+    origin = fields.Selection(
+        [
+            ("portal", "Portal"),
+            ("public", "Public form (e-mail confirmed)"),
+            ("backend", "Received otherwise (mail, phone, letter)"),
+        ],
+        required=True,
+        default="backend",
+        readonly=True,
+    )
+    request_type = fields.Selection(
+        REQUEST_TYPES, string="Request", required=True, tracking=True
+    )
+    restriction_ground = fields.Selection(RESTRICTION_GROUNDS, string="Ground")
+    rectification_field = fields.Selection(RECTIFIABLE, string="What to correct")
+    rectification_wrong = fields.Text(string="What is wrong")
+    rectification_correct = fields.Text(string="What it should be")
+    consent_id = fields.Many2one(
+        "avg.consent", string="Consent to withdraw", ondelete="set null"
+    )
+    description = fields.Text(string="Explanation")
+    state = fields.Selection(
+        [
+            ("received", "Received"),
+            ("verified", "Identity verified"),
+            ("in_progress", "In progress"),
+            ("done", "Done"),
+            ("refused", "Refused"),
+        ],
+        required=True,
+        default="received",
+        tracking=True,
+        index=True,
+    )
+    date_received = fields.Date(
+        string="Received on",
+        required=True,
+        default=fields.Date.context_today,
+        readonly=True,
+    )
+    extension_months = fields.Integer(string="Extended by (months)", readonly=True)
+    extension_reason = fields.Text(readonly=True)
+    date_due = fields.Date(
+        string="Answer due",
+        compute="_compute_date_due",
+        store=True,
+        index=True,
+        help="One month after receipt (art. 12(3) GDPR), plus the extension.",
+    )
+    is_overdue = fields.Boolean(compute="_compute_is_overdue")
+    identity_method = fields.Selection(
+        [
+            ("portal", "Logged in to the portal"),
+            ("in_person", "In person"),
+            ("video", "Video call"),
+            ("known_contact", "Known contact details (call-back)"),
+            ("id_copy", "Copy of an identity document"),
+        ],
+        string="Identity verified by",
+        tracking=True,
+    )
+    identity_note = fields.Char(string="How, in a few words")
+    identity_verified_by = fields.Many2one("res.users", readonly=True)
+    identity_verified_on = fields.Datetime(readonly=True)
+    id_copy = EncryptedBinary(
+        string="Copy of identity document",
+        help="Kept only until the identity is verified, then deleted automatically. "
+        "Ask for a copy with the photo and the citizen service number (BSN) "
+        "covered, as the Rijksoverheid advises.",
+    )
+    id_copy_enc = fields.Binary(attachment=True, copy=False, groups="base.group_system")
+    id_copy_name = fields.Char()
+    user_id = fields.Many2one(
+        "res.users",
+        string="Handled by",
+        default=lambda self: self.env.user if not self.env.user.share else False,
+        tracking=True,
+        domain=[("share", "=", False)],
+    )
+    refusal_reason = fields.Text(readonly=True)
+    resolution = fields.Text(
+        string="What was done",
+        help="Sent to the requester when the request is closed.",
+    )
+    date_closed = fields.Datetime(readonly=True)
+    public_token_hash = fields.Char(readonly=True, copy=False, index=True)
+    anonymised = fields.Boolean(readonly=True, copy=False)
+
+    _sql_constraints = [
+        (
+            "public_token_uniq",
+            "unique(public_token_hash)",
+            "This confirmation link has already been used.",
+        ),
+    ]
+
+    # ---------------------------------------------------------------- computes
+    @api.depends("date_received", "extension_months")
+    def _compute_date_due(self):
+        for request in self:
+            request.date_due = request.date_received and (
+                request.date_received
+                + relativedelta(months=1 + (request.extension_months or 0))
+            )
+
+    def _compute_is_overdue(self):
+        today = fields.Date.context_today(self)
+        for request in self:
+            request.is_overdue = (
+                request.state in OPEN_STATES
+                and bool(request.date_due)
+                and request.date_due < today
+            )
+
+    def _compute_access_url(self):
+        super()._compute_access_url()
+        for request in self:
+            request.access_url = f"/my/privacy/requests/{request.id}"
+
+    # ---------------------------------------------------------------- constraints
+    @api.constrains(
+        "request_type",
+        "restriction_ground",
+        "rectification_wrong",
+        "rectification_correct",
+        "consent_id",
+        "partner_id",
+    )
+    def _check_request_details(self):
+        for request in self:
+            kind = request.request_type
+            if kind == "restriction" and not request.restriction_ground:
+                raise ValidationError(
+                    _("Choose on which of the four grounds processing is restricted.")
+                )
+            if kind == "rectification" and not (
+                (request.rectification_wrong or "").strip()
+                and (request.rectification_correct or "").strip()
+            ):
+                raise ValidationError(
+                    _("Say what is wrong and what it should be, to correct it.")
+                )
+            if kind == "withdrawal" and not request.consent_id:
+                raise ValidationError(_("Choose the consent to withdraw."))
+            if request.consent_id and request.consent_id.partner_id != (
+                request.partner_id
+            ):
+                raise ValidationError(
+                    _("The consent to withdraw must be one of the data subject's.")
+                )
+
+    @api.constrains("extension_months")
+    def _check_extension_months(self):
+        for request in self:
+            if not 0 <= request.extension_months <= 2:
+                raise ValidationError(
+                    _("A request can be extended by two more months at most.")
+                )
+
+    def _avg_check_id_copy_subject(self, vals):
+        # Before the write: the copy is encrypted under the subject's key.
+        if "partner_id" in vals or not self:
+            has_subject = bool(vals.get("partner_id"))
+        else:
+            has_subject = all(request.partner_id for request in self)
+        if vals.get("id_copy") and not has_subject:
+            raise ValidationError(
+                _(
+                    "Link the request to the data subject's contact before "
+                    "uploading a copy of an identity document: it is stored "
+                    "encrypted under her key."
+                )
+            )
+
+    @api.constrains(
+        "description",
+        "rectification_wrong",
+        "rectification_correct",
+        "requester_name",
+        "requester_email",
+    )
+    def _check_text_length(self):
+        for request in self:
+            for fname in (
+                "description",
+                "rectification_wrong",
+                "rectification_correct",
+                "requester_name",
+                "requester_email",
+            ):
+                if len(request[fname] or "") > TEXT_LIMIT:
+                    raise ValidationError(
+                        _(
+                            "%(field)s is too long: keep it under %(limit)s "
+                            "characters.",
+                            field=request._fields[fname].get_description(self.env)[
+                                "string"
+                            ],
+                            limit=TEXT_LIMIT,
+                        )
+                    )
+
+    # ---------------------------------------------------------------- CRUD
+    @api.model_create_multi
+    def create(self, vals_list):
+        sequence = self.env["ir.sequence"].sudo()
+        for vals in vals_list:
+            self.browse()._avg_check_id_copy_subject(vals)
+            if vals.get("name", "/") == "/":
+                vals["name"] = sequence.next_by_code("avg.request") or "/"
+            if vals.get("partner_id") and not vals.get("requester_email"):
+                partner = self.env["res.partner"].sudo().browse(vals["partner_id"])
+                vals.setdefault("requester_name", partner.name)
+                vals["requester_email"] = partner.email
+        requests = super().create(vals_list)
+        for request in requests.filtered(lambda r: not r.user_id):
+            request.sudo().user_id = request._avg_default_handler()
+        requests._avg_schedule_deadline_activity()
+        return requests
+
+    def write(self, vals):
+        self._avg_check_id_copy_subject(vals)
+        return super().write(vals)
+
+    def unlink(self):
+        if not self.env.su:
+            raise UserError(
+                _(
+                    "A data-subject request cannot be deleted: it is the evidence of "
+                    "how the request was handled. Refuse it or close it instead."
+                )
+            )
+        return super().unlink()
+
+    # ---------------------------------------------------------------- actions
+    def action_verify_identity(self):
+        for request in self:
+            request._avg_check_state(("received",))
+            if not request.identity_method:
+                raise UserError(
+                    _("Record how the identity was verified before confirming it.")
+                )
+            if request.identity_method == "id_copy" and not request.id_copy:
+                raise UserError(
+                    _(
+                        "Upload the copy of the identity document you checked, or "
+                        "choose another way of verification."
+                    )
+                )
+            if not request.partner_id:
+                raise UserError(
+                    _(
+                        "Link the request to the data subject's contact first: "
+                        "verifying an identity means knowing whose data it is."
+                    )
+                )
+            request.write(
+                {
+                    "state": "verified",
+                    "identity_verified_by": self.env.user.id,
+                    "identity_verified_on": fields.Datetime.now(),
+                }
+            )
+            request._avg_delete_id_copy(_("the identity has been verified"))
+        return True
+
+    def action_start(self):
+        for request in self:
+            request._avg_check_state(("verified",))
+            request.state = "in_progress"
+        return True
+
+    def action_carry_out(self):
+        """Carry the request out through the addon's one path for each right."""
+        self.ensure_one()
+        self._avg_check_state(("verified", "in_progress"))
+        handler = getattr(self, f"_avg_carry_out_{self.request_type}")
+        return handler()
+
+    def action_done(self):
+        """Close a request whose work was done by hand (the resolution says what)."""
+        for request in self:
+            request._avg_check_state(("verified", "in_progress"))
+            if not (request.resolution or "").strip():
+                raise UserError(
+                    _(
+                        "Write in 'What was done' what you did about the request: "
+                        "it is sent to the requester."
+                    )
+                )
+            request._avg_close("done", request.resolution)
+        return True
+
+    def _avg_open_decision(self, mode):
+        self.ensure_one()
+        self._avg_check_state(OPEN_STATES)
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Extend the deadline")
+            if mode == "extend"
+            else _("Refuse the request"),
+            "res_model": "avg.request.decision",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_request_id": self.id, "default_mode": mode},
+        }
+
+    def action_extend(self):
+        return self._avg_open_decision("extend")
+
+    def action_refuse(self):
+        return self._avg_open_decision("refuse")
+
+    def action_lift_restriction(self):
+        """Art. 18(3): the client is told before a restriction is lifted."""
+        self.ensure_one()
+        if self.request_type != "restriction" or self.state != "done":
+            raise UserError(_("Only a carried-out restriction can be lifted."))
+        partner = self.partner_id.sudo()
+        if not partner.avg_restricted:
+            raise UserError(_("The restriction has already been lifted."))
+        self._avg_send(
+            _(
+                "The restriction of the processing of your data (request "
+                "%(ref)s) is lifted from today: we process your data again for "
+                "the purposes in our privacy statement.",
+                ref=self.name,
+            )
+        )
+        partner.avg_restricted = False
+        self.message_post(body=_("Restriction lifted; the client has been told."))
+        return True
+
+    # ------------------------------------------------------------ carrying out
+    def _avg_carry_out_rectification(self):
+        field = self.rectification_field
+        if not field or field == "other":
+            raise UserError(
+                _(
+                    "This correction cannot be applied automatically: correct the "
+                    "data yourself, write what you did in 'What was done' and close "
+                    "the request with 'Done'."
+                )
+            )
+        partner = self._avg_subject()
+        value = (self.rectification_correct or "").strip()
+        if field == "coaching_birthdate":
+            try:
+                value = fields.Date.to_date(value)
+            except ValueError as exc:
+                raise UserError(
+                    _(
+                        "'%(value)s' is not a date: write the corrected date of "
+                        "birth as YYYY-MM-DD.",
+                        value=value,
+                    )
+                ) from exc
+        label = dict(self._fields["rectification_field"]._description_selection(self.env))[
+            field
+        ]
+        partner.write({field: value})
+        self._avg_close(
+            "done",
+            _("We have corrected your %(what)s.", what=label.lower()),
+        )
+        return True
+
+    def _avg_carry_out_erasure(self):
+        partner = self._avg_subject()
+        blockers = partner._avg_retention_blockers(request=self)
+        if blockers:
+            raise UserError(
+                _(
+                    "The data cannot be erased now: %(reasons)s. Lift it first, or "
+                    "refuse the request with the reason.",
+                    reasons=", ".join(blockers),
+                )
+            )
+        holds = partner._avg_fiscal_holds()
+        if holds.get(partner.id):
+            kept = _(
+                "We have erased your data. We must keep what is on your invoices "
+                "(your name, address and the invoice lines) until %(date)s: the tax "
+                "law requires us to keep invoices for seven years (art. 52 AWR). "
+                "After that date they are erased too.",
+                date=tools.format_date(self.env, holds[partner.id]),
+            )
+        else:
+            kept = _("We have erased all your data.")
+        # Told before erasing: afterwards the address is gone.
+        self._avg_close("done", kept)
+        partner._avg_erase(reason=self.name, request=self)
+        return True
+
+    def _avg_carry_out_restriction(self):
+        partner = self._avg_subject()
+        partner.avg_restricted = True
+        ground = dict(
+            self._fields["restriction_ground"]._description_selection(self.env)
+        )[self.restriction_ground]
+        self._avg_close(
+            "done",
+            _(
+                "We have restricted the processing of your data (ground: %(ground)s). "
+                "We keep your data but do not use them until the restriction is "
+                "lifted; we will tell you before we lift it.",
+                ground=ground,
+            ),
+        )
+        return True
+
+    def _avg_carry_out_withdrawal(self):
+        consent = self.consent_id.sudo()
+        if consent.state != "withdrawn":
+            consent.action_withdraw()
+        self._avg_close(
+            "done",
+            _(
+                "Your consent has been withdrawn. From now on we no longer process "
+                "these data; what was done before stays lawful."
+            ),
+        )
+        return True
+
+    def _avg_carry_out_access(self):
+        partner = self._avg_subject()
+        dossier = (
+            self.env["coaching.dossier"]
+            .sudo()
+            .search([("client_id", "=", partner.id)], limit=1)
+        )
+        if partner.user_ids.filtered("share"):
+            self._avg_close(
+                "done",
+                _(
+                    "You can download everything we keep about you, as a PDF and as "
+                    "machine-readable files (JSON, CSV), on the privacy page of your "
+                    "portal account."
+                ),
+            )
+            return True
+        if not dossier:
+            raise UserError(
+                _(
+                    "This person has no portal account and no dossier: give her "
+                    "portal access (Contacts, Action, Grant portal access) so that "
+                    "she can download her data, then carry the request out again."
+                )
+            )
+        return self.env["coaching.protected.document.wizard"]._avg_open(
+            dossier, "access"
+        )
+
+    def _avg_carry_out_portability(self):
+        return self._avg_carry_out_access()
+
+    def _avg_carry_out_objection(self):
+        raise UserError(
+            _(
+                "An objection needs your judgement: stop the processing objected to "
+                "(or restrict it while you assess), write what you decided in 'What "
+                "was done' and close with 'Done', or refuse with your compelling "
+                "grounds."
+            )
+        )
+
+    # ------------------------------------------------------------ helpers
+    def _avg_check_state(self, allowed):
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        if self.state not in allowed:
+            raise UserError(
+                _(
+                    "Request %(ref)s is %(state)s: this step is not possible now.",
+                    ref=self.name,
+                    state=labels[self.state],
+                )
+            )
+
+    def _avg_subject(self):
+        if not self.partner_id:
+            raise UserError(
+                _("Link the request to the data subject's contact first.")
+            )
+        return self.partner_id.sudo()
+
+    def _avg_close(self, state, message):
+        text_field = "resolution" if state == "done" else "refusal_reason"
+        self.write(
+            {"state": state, "date_closed": fields.Datetime.now(), text_field: message}
+        )
+        self._avg_delete_id_copy(_("the request is closed"))
+        self.activity_unlink(["mail.mail_activity_data_todo"])
+        self._avg_send(message)
+
+    def _avg_delete_id_copy(self, why):
+        for request in self.filtered("id_copy"):
+            request.write({"id_copy": False, "id_copy_name": False})
+            request.message_post(
+                body=_("The copy of the identity document was deleted: %(why)s.", why=why)
+            )
+
+    def _avg_send(self, message):
+        """Send ``message`` about this request to the requester (mail.mail)."""
+        self.ensure_one()
+        if not self.requester_email:
+            self.message_post(
+                body=_(
+                    "No e-mail address to send this to; tell the requester: %(msg)s",
+                    msg=message,
+                )
+            )
+            return
+        template = self.env.ref("avg_coaching.mail_template_avg_request_message")
+        lang = self.partner_id.lang or self.env.lang
+        template.with_context(avg_message=message, lang=lang).send_mail(
+            self.id, force_send=False, email_layout_xmlid=False
+        )
+
+    def _avg_schedule_deadline_activity(self, days=7):
+        for request in self.filtered(lambda r: r.state in OPEN_STATES):
+            user = request.user_id or request._avg_default_handler()
+            if not user:
+                continue
+            deadline = request.date_due - relativedelta(days=days)
+            request.sudo().activity_schedule(
+                "mail.mail_activity_data_todo",
+                date_deadline=max(deadline, request.date_received),
+                summary=_("Answer data-subject request %(ref)s", ref=request.name),
+                note=_("The answer is due on %(date)s (art. 12(3) GDPR).",
+                       date=tools.format_date(self.env, request.date_due)),
+                user_id=user.id,
+            )
+
+    def _avg_default_handler(self):
+        dossier = (
+            self.env["coaching.dossier"]
+            .sudo()
+            .search([("client_id", "=", self.partner_id.id)], limit=1, order="id desc")
+            if self.partner_id
+            else False
+        )
+        if dossier:
+            return dossier.coach_id
+        group = self.env.ref("avg_coaching.group_avg_privacy_manager")
+        return group.sudo().user_ids.filtered(lambda u: not u.share)[:1]
+
+    @api.model
+    def _cron_deadline_reminders(self):
+        """Escalate requests whose answer is due within a week or overdue."""
+        today = fields.Date.context_today(self)
+        requests = self.search(
+            [("state", "in", OPEN_STATES), ("date_due", "<=", today + relativedelta(days=7))]
+        )
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        for request in requests:
+            summary = (
+                _("Overdue: data-subject request %(ref)s", ref=request.name)
+                if request.date_due < today
+                else _("Due soon: data-subject request %(ref)s", ref=request.name)
+            )
+            if request.activity_ids.filtered(
+                lambda a, s=summary: a.summary == s and a.activity_type_id == todo
+            ):
+                continue
+            user = request.user_id or request._avg_default_handler()
+            if user:
+                request.activity_schedule(
+                    "mail.mail_activity_data_todo",
+                    date_deadline=min(request.date_due, today),
+                    summary=summary,
+                    user_id=user.id,
+                )
+
+    # ------------------------------------------------------------ erasure path
+    @api.model
+    def _avg_anonymise_for(self, partner_ids):
+        """Called by the erasure path: keep the request as evidence (reference,
+        kind, dates, outcome) and remove everything that identifies the person."""
+        requests = self.sudo().with_context(tracking_disable=True).search(
+            [("partner_id", "in", partner_ids)]
+        )
+        if not requests:
+            return {}
+        counts = {}
+        for request in requests:
+            counts[request.partner_id.id] = counts.get(request.partner_id.id, 0) + 1
+        # Mails still to be sent (the answer to an erasure request) stay until
+        # sent; they are deleted once sent (auto_delete).
+        outgoing = self.env["mail.mail"].sudo().search(
+            [
+                ("model", "=", self._name),
+                ("res_id", "in", requests.ids),
+                ("state", "=", "outgoing"),
+            ]
+        )
+        self.env["mail.message"].sudo().search(
+            [
+                ("model", "=", self._name),
+                ("res_id", "in", requests.ids),
+                ("id", "not in", outgoing.mail_message_id.ids),
+            ]
+        ).unlink()
+        requests.activity_ids.unlink()
+        requests.message_follower_ids.unlink()
+        requests.write(
+            {
+                "requester_name": False,
+                "requester_email": False,
+                "description": False,
+                "rectification_wrong": False,
+                "rectification_correct": False,
+                "identity_note": False,
+                "id_copy": False,
+                "id_copy_name": False,
+                "refusal_reason": False,
+                "resolution": False,
+                "consent_id": False,
+                "anonymised": True,
+            }
+        )
+        return counts
+
+    # ------------------------------------------------------------ portal
+    @api.model
+    def _avg_portal_values(self, partner, post):
+        """Validated values of a request the logged-in client files about herself.
+        Raises UserError with a message for her when something is missing."""
+        kind = post.get("request_type")
+        if kind not in dict(REQUEST_TYPES):
+            raise UserError(_("Choose what you want to ask for."))
+        vals = {
+            "partner_id": partner.id,
+            "request_type": kind,
+            "origin": "portal",
+            "identity_method": "portal",
+            "description": self._avg_clean_text(post.get("description")),
+        }
+        if kind == "restriction":
+            ground = post.get("restriction_ground")
+            if ground not in dict(RESTRICTION_GROUNDS):
+                raise UserError(
+                    _("Choose on which of the four grounds you ask for restriction.")
+                )
+            vals["restriction_ground"] = ground
+        elif kind == "rectification":
+            field = post.get("rectification_field") or "other"
+            if field not in dict(RECTIFIABLE):
+                field = "other"
+            wrong = self._avg_clean_text(post.get("rectification_wrong"))
+            correct = self._avg_clean_text(post.get("rectification_correct"))
+            if not (wrong and correct):
+                raise UserError(_("Say what is wrong and what it should be."))
+            vals.update(
+                rectification_field=field,
+                rectification_wrong=wrong,
+                rectification_correct=correct,
+            )
+        elif kind == "withdrawal":
+            try:
+                consent_id = int(post.get("consent_id") or 0)
+            except (TypeError, ValueError):
+                consent_id = 0
+            consent = self.env["avg.consent"].sudo().browse(consent_id).exists()
+            if not consent or consent.partner_id != partner:
+                raise UserError(_("Choose one of your own consents to withdraw."))
+            vals["consent_id"] = consent.id
+        duplicate = self.sudo().search_count(
+            [
+                ("partner_id", "=", partner.id),
+                ("request_type", "=", kind),
+                ("state", "in", OPEN_STATES),
+                ("consent_id", "=", vals.get("consent_id", False)),
+            ],
+            limit=1,
+        )
+        if duplicate:
+            raise UserError(
+                _(
+                    "You already have an open request of this kind; we are working "
+                    "on it. You see its status and due date below."
+                )
+            )
+        return vals
+
+    @api.model
+    def _avg_clean_text(self, value):
+        if not isinstance(value, str):
+            return False
+        value = value.strip()
+        if len(value) > TEXT_LIMIT:
+            raise UserError(
+                _("Your text is too long: keep it under %(limit)s characters.",
+                  limit=TEXT_LIMIT)
+            )
+        return value or False
+
+    @api.model
+    def _avg_portal_create(self, partner, post):
+        vals = self._avg_portal_values(partner, post)
+        # sudo() after validation: the subject is the logged-in user's own partner.
+        request = self.sudo().create(vals)
+        state = "verified"
+        request.write(
+            {"state": state, "identity_verified_on": fields.Datetime.now()}
+        )
+        if request.request_type == "withdrawal":
+            # Withdrawal is effective at once for the future (art. 7(3)).
+            request._avg_carry_out_withdrawal()
+        else:
+            request._avg_send(
+                _(
+                    "We have received your request %(ref)s. We answer by %(date)s "
+                    "at the latest.",
+                    ref=request.name,
+                    date=tools.format_date(self.env, request.date_due),
+                )
+            )
+        return request
+
+    # ------------------------------------------------------------ public form
+    @api.model
+    def _avg_public_key(self):
+        master = self.env["avg.data.key"]._avg_current_master()
+        return crypto.derive_key(master, "avg.request.public")
+
+    @api.model
+    def _avg_public_token(self, post):
+        """A confirmation token carrying the request itself, encrypted: nothing is
+        stored until the person confirms through the link sent to the address."""
+        name = self._avg_clean_text(post.get("name"))
+        email = tools.email_normalize(post.get("email") or "")
+        kind = post.get("request_type")
+        if not name or not email:
+            raise UserError(_("Fill in your name and a valid e-mail address."))
+        if kind not in PUBLIC_TYPES:
+            raise UserError(_("Choose what you want to ask for."))
+        payload = {
+            "name": name,
+            "email": email,
+            "type": kind,
+            "description": self._avg_clean_text(post.get("description")),
+            "expires": int(time.time()) + PUBLIC_TOKEN_HOURS * 3600,
+        }
+        if kind == "rectification" and not payload["description"]:
+            raise UserError(_("Say what is wrong and what it should be."))
+        token = crypto.encrypt(
+            self._avg_public_key(), json.dumps(payload), "avg.request.public"
+        )
+        return token, payload
+
+    @api.model
+    def _avg_public_open(self, token):
+        """The payload of a valid, unexpired token, or None."""
+        if not isinstance(token, str) or len(token) > 20000:
+            return None
+        try:
+            payload = json.loads(
+                crypto.decrypt(self._avg_public_key(), token, "avg.request.public")
+            )
+        except (crypto.CryptoError, ValueError, UserError):
+            return None
+        if not isinstance(payload, dict) or payload.get("expires", 0) < time.time():
+            return None
+        return payload
+
+    @api.model
+    def _avg_public_confirm(self, token):
+        """Create the request of a confirmed token (once). Returns it, or None."""
+        payload = self._avg_public_open(token)
+        if not payload:
+            return None
+        token_hash = hashlib.sha256(token.encode()).hexdigest()
+        existing = self.sudo().search([("public_token_hash", "=", token_hash)], limit=1)
+        if existing:
+            return existing
+        matches = (
+            self.env["res.partner"]
+            .sudo()
+            .search([("email_normalized", "=", payload["email"])], limit=2)
+        )
+        kind = payload["type"]
+        vals = {
+            "origin": "public",
+            "request_type": kind,
+            "requester_name": payload["name"],
+            "requester_email": payload["email"],
+            "description": payload.get("description") or False,
+            "public_token_hash": token_hash,
+            # Only one contact with this address: link it for the coach to verify.
+            "partner_id": matches.id if len(matches) == 1 else False,
+        }
+        if kind == "rectification":
+            vals.update(
+                rectification_field="other",
+                rectification_wrong=payload["description"],
+                rectification_correct=payload["description"],
+            )
+        request = self.sudo().create(vals)
+        request._avg_send(
+            _(
+                "We have received your request %(ref)s. We may ask you to confirm "
+                "who you are; we answer by %(date)s at the latest.",
+                ref=request.name,
+                date=tools.format_date(self.env, request.date_due),
+            )
+        )
+        return request
