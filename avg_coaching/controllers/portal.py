@@ -12,9 +12,20 @@ from ..models.avg_request import PUBLIC_TYPES, REQUEST_TYPES, RESTRICTION_GROUND
 
 _logger = logging.getLogger(__name__)
 
-# Public form: submissions per hour from one network address / for one e-mail.
+# Public form: submissions per hour from one network address / for one e-mail
+# (system parameters avg_coaching.public_request_limit_ip / _email).
 PUBLIC_LIMIT_IP = 5
 PUBLIC_LIMIT_EMAIL = 3
+
+
+def _limit(name, default):
+    value = request.env["ir.config_parameter"].sudo().get_param(
+        f"avg_coaching.public_request_limit_{name}"
+    )
+    try:
+        return max(int(value), 1) if value else default
+    except ValueError:
+        return default
 
 
 class AvgPrivacyPortal(CustomerPortal):
@@ -188,7 +199,9 @@ class AvgPublicRequest(http.Controller):
     def avg_public_send(self, **post):
         Request = request.env["avg.request"].sudo()
         Throttle = request.env["avg.request.throttle"].sudo()
-        if not Throttle._avg_hit("ip", request.httprequest.remote_addr, PUBLIC_LIMIT_IP):
+        if not Throttle._avg_hit(
+            "ip", request.httprequest.remote_addr, _limit("ip", PUBLIC_LIMIT_IP)
+        ):
             return self._avg_public_render(
                 "avg_coaching.avg_public_request_form",
                 post=post,
@@ -209,7 +222,9 @@ class AvgPublicRequest(http.Controller):
             )
         # The same answer whatever happens next: it never tells whether the
         # address belongs to a client, nor that it was rate-limited.
-        if Throttle._avg_hit("email", payload["email"], PUBLIC_LIMIT_EMAIL):
+        if Throttle._avg_hit(
+            "email", payload["email"], _limit("email", PUBLIC_LIMIT_EMAIL)
+        ):
             base = request.env["ir.config_parameter"].sudo().get_param("web.base.url")
             link = f"{base}/privacy/request/confirm?{url_encode({'token': token})}"
             template = request.env.ref("avg_coaching.mail_template_avg_request_confirm")

@@ -623,7 +623,7 @@ class AvgRequest(models.Model):
         if dossier:
             return dossier.coach_id
         group = self.env.ref("avg_coaching.group_avg_privacy_manager")
-        return group.sudo().user_ids.filtered(lambda u: not u.share)[:1]
+        return group.sudo().users.filtered(lambda u: not u.share and u.active)[:1]
 
     @api.model
     def _cron_deadline_reminders(self):
