@@ -50,6 +50,9 @@
         "report/avg_breach_report.xml",
         "report/avg_information_notice_report.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["avg_coaching/static/tests/tours/*.js"],
+    },
     "demo": [
         "demo/avg_coaching_demo.xml",
         "demo/avg_registers_demo.xml",
