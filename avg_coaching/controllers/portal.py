@@ -19,8 +19,10 @@ PUBLIC_LIMIT_EMAIL = 3
 
 
 def _limit(name, default):
-    value = request.env["ir.config_parameter"].sudo().get_param(
-        f"avg_coaching.public_request_limit_{name}"
+    value = (
+        request.env["ir.config_parameter"]
+        .sudo()
+        .get_param(f"avg_coaching.public_request_limit_{name}")
     )
     try:
         return max(int(value), 1) if value else default
@@ -182,7 +184,9 @@ class AvgPublicRequest(http.Controller):
     """
 
     def _avg_public_render(self, template, **values):
-        values.setdefault("request_types", [t for t in REQUEST_TYPES if t[0] in PUBLIC_TYPES])
+        values.setdefault(
+            "request_types", [t for t in REQUEST_TYPES if t[0] in PUBLIC_TYPES]
+        )
         return request.render(template, values, status=values.pop("status", 200))
 
     @http.route("/privacy/request", type="http", auth="public", website=True)

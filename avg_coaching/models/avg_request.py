@@ -194,7 +194,6 @@ class AvgRequest(models.Model):
             )
 
     def _compute_access_url(self):
-        super()._compute_access_url()
         for request in self:
             request.access_url = f"/my/privacy/requests/{request.id}"
 
@@ -436,9 +435,9 @@ class AvgRequest(models.Model):
                         value=value,
                     )
                 ) from exc
-        label = dict(self._fields["rectification_field"]._description_selection(self.env))[
-            field
-        ]
+        label = dict(
+            self._fields["rectification_field"]._description_selection(self.env)
+        )[field]
         partner.write({field: value})
         self._avg_close(
             "done",
@@ -559,9 +558,7 @@ class AvgRequest(models.Model):
 
     def _avg_subject(self):
         if not self.partner_id:
-            raise UserError(
-                _("Link the request to the data subject's contact first.")
-            )
+            raise UserError(_("Link the request to the data subject's contact first."))
         return self.partner_id.sudo()
 
     def _avg_close(self, state, message):
@@ -577,7 +574,9 @@ class AvgRequest(models.Model):
         for request in self.filtered("id_copy"):
             request.write({"id_copy": False, "id_copy_name": False})
             request.message_post(
-                body=_("The copy of the identity document was deleted: %(why)s.", why=why)
+                body=_(
+                    "The copy of the identity document was deleted: %(why)s.", why=why
+                )
             )
 
     def _avg_send(self, message):
@@ -607,8 +606,10 @@ class AvgRequest(models.Model):
                 "mail.mail_activity_data_todo",
                 date_deadline=max(deadline, request.date_received),
                 summary=_("Answer data-subject request %(ref)s", ref=request.name),
-                note=_("The answer is due on %(date)s (art. 12(3) GDPR).",
-                       date=tools.format_date(self.env, request.date_due)),
+                note=_(
+                    "The answer is due on %(date)s (art. 12(3) GDPR).",
+                    date=tools.format_date(self.env, request.date_due),
+                ),
                 user_id=user.id,
             )
 
@@ -630,7 +631,10 @@ class AvgRequest(models.Model):
         """Escalate requests whose answer is due within a week or overdue."""
         today = fields.Date.context_today(self)
         requests = self.search(
-            [("state", "in", OPEN_STATES), ("date_due", "<=", today + relativedelta(days=7))]
+            [
+                ("state", "in", OPEN_STATES),
+                ("date_due", "<=", today + relativedelta(days=7)),
+            ]
         )
         todo = self.env.ref("mail.mail_activity_data_todo")
         for request in requests:
@@ -657,8 +661,10 @@ class AvgRequest(models.Model):
     def _avg_anonymise_for(self, partner_ids):
         """Called by the erasure path: keep the request as evidence (reference,
         kind, dates, outcome) and remove everything that identifies the person."""
-        requests = self.sudo().with_context(tracking_disable=True).search(
-            [("partner_id", "in", partner_ids)]
+        requests = (
+            self.sudo()
+            .with_context(tracking_disable=True)
+            .search([("partner_id", "in", partner_ids)])
         )
         if not requests:
             return {}
@@ -667,12 +673,16 @@ class AvgRequest(models.Model):
             counts[request.partner_id.id] = counts.get(request.partner_id.id, 0) + 1
         # Mails still to be sent (the answer to an erasure request) stay until
         # sent; they are deleted once sent (auto_delete).
-        outgoing = self.env["mail.mail"].sudo().search(
-            [
-                ("model", "=", self._name),
-                ("res_id", "in", requests.ids),
-                ("state", "=", "outgoing"),
-            ]
+        outgoing = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", self._name),
+                    ("res_id", "in", requests.ids),
+                    ("state", "=", "outgoing"),
+                ]
+            )
         )
         self.env["mail.message"].sudo().search(
             [
@@ -770,8 +780,10 @@ class AvgRequest(models.Model):
         value = value.strip()
         if len(value) > TEXT_LIMIT:
             raise UserError(
-                _("Your text is too long: keep it under %(limit)s characters.",
-                  limit=TEXT_LIMIT)
+                _(
+                    "Your text is too long: keep it under %(limit)s characters.",
+                    limit=TEXT_LIMIT,
+                )
             )
         return value or False
 
@@ -781,9 +793,7 @@ class AvgRequest(models.Model):
         # sudo() after validation: the subject is the logged-in user's own partner.
         request = self.sudo().create(vals)
         state = "verified"
-        request.write(
-            {"state": state, "identity_verified_on": fields.Datetime.now()}
-        )
+        request.write({"state": state, "identity_verified_on": fields.Datetime.now()})
         if request.request_type == "withdrawal":
             # Withdrawal is effective at once for the future (art. 7(3)).
             request._avg_carry_out_withdrawal()

@@ -314,10 +314,16 @@ class AvgSubjectData(models.AbstractModel):
                 ids,
             )
         ]
-        for model, table, partner_cols, email_cols, name_col in (
-            self._avg_reference_columns()
-        ):
-            conditions = [SQL("%s IN %s", SQL.identifier(col), ids) for col in partner_cols]
+        for (
+            model,
+            table,
+            partner_cols,
+            email_cols,
+            name_col,
+        ) in self._avg_reference_columns():
+            conditions = [
+                SQL("%s IN %s", SQL.identifier(col), ids) for col in partner_cols
+            ]
             if email:
                 for col in email_cols:
                     if col == "email_normalized":
@@ -345,8 +351,11 @@ class AvgSubjectData(models.AbstractModel):
         for model, record_id in self.env.cr.fetchall():
             found.setdefault(model, set()).add(record_id)
         found.setdefault("res.partner", set()).update(subjects.ids)
-        users = self.env["res.users"].sudo().with_context(active_test=False).search(
-            [("partner_id", "in", subjects.ids)]
+        users = (
+            self.env["res.users"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("partner_id", "in", subjects.ids)])
         )
         if users:
             found.setdefault("res.users", set()).update(users.ids)
@@ -356,13 +365,18 @@ class AvgSubjectData(models.AbstractModel):
     def _avg_references(self, partner):
         """The records of :meth:`_avg_reference_ids`, described for the person."""
         model_names = dict(
-            self.env["ir.model"].sudo().search_fetch([], ["model", "name"])
+            self.env["ir.model"]
+            .sudo()
+            .search_fetch([], ["model", "name"])
             .mapped(lambda m: (m.model, m.name))
         )
         rows = []
         for model, record_ids in sorted(self._avg_reference_ids(partner).items()):
-            records = self.env[model].sudo().with_context(active_test=False).browse(
-                record_ids
+            records = (
+                self.env[model]
+                .sudo()
+                .with_context(active_test=False)
+                .browse(record_ids)
             )
             for record in records:
                 rows.append(

@@ -123,8 +123,14 @@ class TestPortalRequests(HttpCase):
             ({}, "Choose what you want"),
             ({"request_type": "hack"}, "Choose what you want"),
             ({"request_type": "restriction"}, "four grounds"),
-            ({"request_type": "restriction", "restriction_ground": "x"}, "four grounds"),
-            ({"request_type": "rectification", "rectification_wrong": "x"}, "what is wrong"),
+            (
+                {"request_type": "restriction", "restriction_ground": "x"},
+                "four grounds",
+            ),
+            (
+                {"request_type": "rectification", "rectification_wrong": "x"},
+                "what is wrong",
+            ),
             ({"request_type": "objection", "description": "x" * 5000}, "too long"),
             ({"request_type": "withdrawal", "consent_id": "abc"}, "own consents"),
         ]
@@ -150,7 +156,10 @@ class TestPortalRequests(HttpCase):
         self.authenticate(None, None)
         response = self.url_open(
             "/my/privacy/request",
-            data={"request_type": "erasure", "csrf_token": http.Request.csrf_token(self)},
+            data={
+                "request_type": "erasure",
+                "csrf_token": http.Request.csrf_token(self),
+            },
             allow_redirects=False,
         )
         self.assertIn(response.status_code, (302, 303))

@@ -44,7 +44,9 @@ class TestPublicRequestForm(HttpCase):
         )
 
     def _link(self, mail):
-        match = re.search(r'href="([^"]*/privacy/request/confirm\?token=[^"]+)"', mail.body_html)
+        match = re.search(
+            r'href="([^"]*/privacy/request/confirm\?token=[^"]+)"', mail.body_html
+        )
         self.assertTrue(match, mail.body_html)
         return unescape(match.group(1)).split("/privacy/", 1)[1]
 
@@ -114,7 +116,10 @@ class TestPublicRequestForm(HttpCase):
         with freeze_time("2026-05-02 10:00:01"):
             response = self.url_open(
                 "/privacy/request/confirm",
-                data={"token": unquote(token), "csrf_token": http.Request.csrf_token(self)},
+                data={
+                    "token": unquote(token),
+                    "csrf_token": http.Request.csrf_token(self),
+                },
             )
         self.assertEqual(response.status_code, 404)
         self.assertFalse(self._requests())
@@ -129,7 +134,9 @@ class TestPublicRequestForm(HttpCase):
             response = self._send(**values)
             self.assertEqual(response.status_code, 400, values)
             self.assertIn(message, response.text)
-        self.assertFalse(self.env["mail.mail"].search([("subject", "ilike", "Confirm your privacy")]))
+        self.assertFalse(
+            self.env["mail.mail"].search([("subject", "ilike", "Confirm your privacy")])
+        )
 
     def test_csrf_required(self):
         response = self.url_open(

@@ -73,7 +73,12 @@ class TestDataSubjectRequests(AvgCoachingCase):
         # Once only, and never past two months.
         with freeze_time("2026-03-21"):
             wizard = self.env["avg.request.decision"].create(
-                {"request_id": request.id, "mode": "extend", "months": "1", "reason": "x"}
+                {
+                    "request_id": request.id,
+                    "mode": "extend",
+                    "months": "1",
+                    "reason": "x",
+                }
             )
             with self.assertRaisesRegex(UserError, "already been extended"):
                 wizard.action_confirm()
@@ -84,7 +89,12 @@ class TestDataSubjectRequests(AvgCoachingCase):
         request = self._request()
         with freeze_time("2026-04-03"):
             wizard = self.env["avg.request.decision"].create(
-                {"request_id": request.id, "mode": "extend", "months": "1", "reason": "x"}
+                {
+                    "request_id": request.id,
+                    "mode": "extend",
+                    "months": "1",
+                    "reason": "x",
+                }
             )
             with self.assertRaisesRegex(UserError, "first month has passed"):
                 wizard.action_confirm()
@@ -221,9 +231,7 @@ class TestDataSubjectRequests(AvgCoachingCase):
         self.assertEqual(dossier.help_question, "Grenzen aangeven op het werk")
         request.action_lift_restriction()
         self.assertFalse(self.client.avg_restricted)
-        self.assertTrue(
-            any("lifted" in m.body_html for m in self._outgoing(request))
-        )
+        self.assertTrue(any("lifted" in m.body_html for m in self._outgoing(request)))
         dossier.help_question = "Iets nieuws"
         with self.assertRaisesRegex(UserError, "already been lifted"):
             request.action_lift_restriction()

@@ -173,6 +173,25 @@ class TestRetention(AvgCoachingCase):
                 self._run_cron("2026-11-01")
                 self.assertFalse(client.exists())
 
+    def test_open_request_blocks_everything(self):
+        client = self._client("Verzoeker met open verzoek")
+        dossier = self._closed_dossier(client, "2010-01-01")
+        request = self.env["avg.request"].create(
+            {"partner_id": client.id, "request_type": "access"}
+        )
+        self._run_cron("2026-11-01")
+        self.assertTrue(client.exists())
+        self.assertTrue(dossier.session_ids)
+        with self.assertRaisesRegex(UserError, "request is open"):
+            client._avg_erase()
+        # Answered: the purge goes on at the next run.
+        request.resolution = "Inzage gegeven"
+        request.identity_method = "in_person"
+        request.action_verify_identity()
+        request.action_done()
+        self._run_cron("2026-11-01")
+        self.assertFalse(dossier.exists())
+
     # ---------------------------------------------------------------- robustness
     def test_failure_isolated_and_retried(self):
         first = self._closed_dossier(self.client, "2010-01-01")
