@@ -792,21 +792,34 @@ class AvgRequest(models.Model):
         vals = self._avg_portal_values(partner, post)
         # sudo() after validation: the subject is the logged-in user's own partner.
         request = self.sudo().create(vals)
-        state = "verified"
-        request.write({"state": state, "identity_verified_on": fields.Datetime.now()})
+        request.write(
+            {"state": "verified", "identity_verified_on": fields.Datetime.now()}
+        )
         if request.request_type == "withdrawal":
             # Withdrawal is effective at once for the future (art. 7(3)).
             request._avg_carry_out_withdrawal()
         else:
-            request._avg_send(
-                _(
-                    "We have received your request %(ref)s. We answer by %(date)s "
-                    "at the latest.",
-                    ref=request.name,
-                    date=tools.format_date(self.env, request.date_due),
-                )
-            )
+            request._avg_send_receipt()
         return request
+
+    def _avg_send_receipt(self):
+        """Acknowledge receipt, with the date the answer is due."""
+        date = tools.format_date(self.env, self.date_due)
+        if self.state == "verified":
+            message = _(
+                "We have received your request %(ref)s. We answer by %(date)s "
+                "at the latest.",
+                ref=self.name,
+                date=date,
+            )
+        else:
+            message = _(
+                "We have received your request %(ref)s. We may ask you to confirm "
+                "who you are; we answer by %(date)s at the latest.",
+                ref=self.name,
+                date=date,
+            )
+        self._avg_send(message)
 
     # ------------------------------------------------------------ public form
     @api.model
@@ -887,12 +900,5 @@ class AvgRequest(models.Model):
                 rectification_correct=payload["description"],
             )
         request = self.sudo().create(vals)
-        request._avg_send(
-            _(
-                "We have received your request %(ref)s. We may ask you to confirm "
-                "who you are; we answer by %(date)s at the latest.",
-                ref=request.name,
-                date=tools.format_date(self.env, request.date_due),
-            )
-        )
+        request._avg_send_receipt()
         return request
