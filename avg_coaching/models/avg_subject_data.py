@@ -148,6 +148,35 @@ class AvgSubjectData(models.AbstractModel):
                 {"name": doc.name, "date": fields.Date.to_string(doc.date) or None}
                 for doc in dossier.document_ids
             ],
+            "personal_moments": [
+                {
+                    "order": moment.sequence,
+                    "formulated_on": fields.Date.to_string(moment.date),
+                    "written_by": dict(
+                        moment._fields["author"]._description_selection(self.env)
+                    )[moment.author],
+                    "text": text(moment.text),
+                }
+                for moment in dossier.moment_ids
+            ],
+            "zkm_transfers": [
+                {
+                    "client_code": transfer.client_code,
+                    "moments": transfer.moment_count,
+                    "exported_on": fields.Datetime.to_string(transfer.export_date),
+                    "processed_on": fields.Date.to_string(transfer.date_processed)
+                    or None,
+                    "local_copy_deleted_on": fields.Date.to_string(
+                        transfer.copy_purged_date
+                    )
+                    or None,
+                    "deleted_at_zkm_on": fields.Date.to_string(
+                        transfer.deletion_confirmed_date
+                    )
+                    or None,
+                }
+                for transfer in dossier.moment_transfer_ids.filtered("export_date")
+            ],
         }
 
     @api.model

@@ -220,10 +220,11 @@ class ResPartner(models.Model):
     def _avg_erase(self, policy=None, reason=None):
         """Erase everything of these persons that the law does not require to keep.
 
-        Deletes dossiers, sessions, notes, documents, consents and special-category
-        data, destroys the data key (crypto-shredding), removes their chatter
-        messages and tracking values, deactivates their portal user, and deletes the
-        contact, or anonymises it in place (same id) when invoices still need it.
+        Deletes dossiers, sessions, notes, documents, ZKM moments and transfers,
+        consents and special-category data, destroys the data key
+        (crypto-shredding), removes their chatter messages and tracking values,
+        deactivates their portal user, and deletes the contact, or anonymises it
+        in place (same id) when invoices still need it.
         Used by the retention crons and by erasure requests. Refused while a legal
         hold or restriction stands. Works on many persons at once.
         """
@@ -255,6 +256,11 @@ class ResPartner(models.Model):
         # Everything of this addon that is about the person: counted, then deleted
         # (dossiers take their sessions, documents and special data with them).
         owned = [
+            # Counted before their dossiers go: deleting a dossier deletes its ZKM
+            # moments and transfers (a transfer whose moments may still be in the
+            # ZKM Computer Service leaves an activity naming only the client code).
+            ("coaching.moment", "client_id", False),
+            ("coaching.moment.transfer", "client_id", False),
             ("coaching.dossier", "client_id", True),
             ("coaching.session", "client_id", False),
             ("coaching.document", "client_id", False),
