@@ -62,6 +62,7 @@ class CoachingMoment(models.Model):
         string="ZKM transfers",
         readonly=True,
         copy=False,
+        groups="avg_coaching.group_avg_coach",
     )
 
     def _compute_display_name(self):

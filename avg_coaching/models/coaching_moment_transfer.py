@@ -62,6 +62,7 @@ class CoachingMomentTransfer(models.Model):
         "moment_id",
         string="Moments",
         domain="[('dossier_id', '=', dossier_id)]",
+        groups="avg_coaching.group_avg_coach",
     )
     moment_count = fields.Integer(string="Moments exported", readonly=True, copy=False)
     client_code = fields.Char(

@@ -2,6 +2,7 @@ import base64
 import json
 
 from freezegun import freeze_time
+from lxml import etree
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -306,6 +307,36 @@ class TestMomentExport(TransferCase):
             as_manager.moment_ids.read(["text"])
         with self.assertRaises(AccessError):
             as_manager.action_mark_processed()
+
+    def _open_form(self, records, user):
+        """Read what the form view shows this user, as the web client does."""
+        records = records.with_user(user)
+        views = records.get_views([(False, "form")])
+        arch = etree.fromstring(views["views"]["form"]["arch"])
+        fields = {
+            node.get("name") for node in arch.xpath("//field[not(ancestor::field)]")
+        }
+        relational = ("many2one", "many2many", "one2many")
+        spec = {
+            name: {"fields": {"display_name": {}}}
+            if records._fields[name].type in relational
+            else {}
+            for name in fields
+        }
+        return fields, records.web_read(spec)[0]
+
+    def test_forms_open_for_coach_and_privacy_manager(self):
+        transfer = self._export()
+        fields, values = self._open_form(transfer, self.coach)
+        self.assertIn("moment_ids", fields)
+        self.assertTrue(values["export_file"])
+        fields, values = self._open_form(transfer, self.privacy_manager)
+        self.assertNotIn("moment_ids", fields)
+        self.assertNotIn("export_file", fields)
+        self.assertEqual(values["client_code"], transfer.client_code)
+        fields, values = self._open_form(self.dossier, self.coach)
+        self.assertEqual(len(values["moment_ids"]), 2)
+        self.assertEqual(len(values["moment_transfer_ids"]), 1)
 
 
 @tagged("post_install", "-at_install")
