@@ -56,5 +56,6 @@
         "demo/avg_coaching_demo.xml",
         "demo/avg_registers_demo.xml",
         "demo/coaching_invoicing_demo.xml",
+        "demo/coaching_moment_demo.xml",
     ],
 }
