@@ -131,11 +131,8 @@ class AvgMomentsPortal(CustomerPortal):
         if not moment:
             return request.redirect("/my")
         vals = {"text": text}
-        if sequence not in (None, ""):
-            try:
-                vals["sequence"] = int(sequence)
-            except ValueError:
-                pass
+        if sequence and sequence.strip().isdigit():
+            vals["sequence"] = int(sequence)
         try:
             with request.env.cr.savepoint():
                 moment.write(vals)
