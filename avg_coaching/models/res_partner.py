@@ -256,15 +256,15 @@ class ResPartner(models.Model):
         # Everything of this addon that is about the person: counted, then deleted
         # (dossiers take their sessions, documents and special data with them).
         owned = [
-            # Counted before their dossiers go: deleting a dossier deletes its ZKM
-            # moments and transfers (a transfer whose moments may still be in the
-            # ZKM Computer Service leaves an activity naming only the client code).
-            ("coaching.moment", "client_id", False),
-            ("coaching.moment.transfer", "client_id", False),
-            ("coaching.dossier", "client_id", True),
+            # Counted before their dossiers go: deleting a dossier deletes them
+            # (a ZKM transfer whose moments may still be in the ZKM Computer
+            # Service leaves an activity naming only the client code).
             ("coaching.session", "client_id", False),
             ("coaching.document", "client_id", False),
             ("coaching.special.data", "client_id", False),
+            ("coaching.moment", "client_id", False),
+            ("coaching.moment.transfer", "client_id", False),
+            ("coaching.dossier", "client_id", True),
             ("avg.consent", "partner_id", True),
             ("coaching.insurer.disclosure", "client_id", True),
             ("coaching.client.secret", "partner_id", True),

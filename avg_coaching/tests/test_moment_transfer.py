@@ -541,6 +541,7 @@ class TestMomentRetention(TransferCase):
         self.assertFalse(attachment.exists())
         log = self.env["avg.deletion.log"].search([("reason", "=", "request")], limit=1)
         counts = json.loads(log.counts)
+        self.assertEqual(counts["coaching.session"], 1)
         self.assertEqual(counts["coaching.moment"], 2)
         self.assertEqual(counts["coaching.moment.transfer"], 1)
         followup = self.env["mail.activity"].search(
