@@ -18,6 +18,7 @@
         "data/ir_config_parameter_data.xml",
         "data/avg_retention_policy_data.xml",
         "data/ir_cron_data.xml",
+        "data/coaching_moment_data.xml",
         "data/product_data.xml",
         "views/avg_consent_views.xml",
         "views/coaching_session_views.xml",
@@ -38,6 +39,8 @@
         "views/menus.xml",
         "views/avg_request_views.xml",
         "views/portal_templates.xml",
+        "views/coaching_moment_transfer_views.xml",
+        "views/coaching_moment_templates.xml",
         "data/avg_registers_data.xml",
         "data/mail_template_data.xml",
         "data/avg_processing_activity_data.xml",
@@ -57,5 +60,6 @@
         "demo/avg_coaching_demo.xml",
         "demo/avg_registers_demo.xml",
         "demo/coaching_invoicing_demo.xml",
+        "demo/coaching_moment_demo.xml",
     ],
 }

@@ -10,6 +10,8 @@ from . import coaching_dossier
 from . import coaching_session
 from . import coaching_document
 from . import coaching_special_data
+from . import coaching_moment
+from . import coaching_moment_transfer
 from . import res_config_settings
 from . import avg_subject_data
 from . import avg_processing_activity

@@ -35,6 +35,8 @@ class AvgRetentionPolicy(models.Model):
             ("crm", "Client relationship (CRM)"),
             ("dossier", "Coaching dossier"),
             ("special_withdrawn", "Special-category data after withdrawn consent"),
+            ("moment", "ZKM personal moments after the trajectory"),
+            ("zkm_transfer", "ZKM transfer copies"),
         ],
         string="Handler",
         required=True,

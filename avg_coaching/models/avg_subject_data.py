@@ -190,6 +190,35 @@ class AvgSubjectData(models.AbstractModel):
                 {"name": doc.name, "date": fields.Date.to_string(doc.date) or None}
                 for doc in dossier.document_ids
             ],
+            "personal_moments": [
+                {
+                    "order": moment.sequence,
+                    "formulated_on": fields.Date.to_string(moment.date),
+                    "written_by": dict(
+                        moment._fields["author"]._description_selection(self.env)
+                    )[moment.author],
+                    "text": text(moment.text),
+                }
+                for moment in dossier.moment_ids
+            ],
+            "zkm_transfers": [
+                {
+                    "client_code": transfer.client_code,
+                    "moments": transfer.moment_count,
+                    "exported_on": fields.Datetime.to_string(transfer.export_date),
+                    "processed_on": fields.Date.to_string(transfer.date_processed)
+                    or None,
+                    "local_copy_deleted_on": fields.Date.to_string(
+                        transfer.copy_purged_date
+                    )
+                    or None,
+                    "deleted_at_zkm_on": fields.Date.to_string(
+                        transfer.deletion_confirmed_date
+                    )
+                    or None,
+                }
+                for transfer in dossier.moment_transfer_ids.filtered("export_date")
+            ],
         }
 
     @api.model
@@ -228,8 +257,8 @@ class AvgSubjectData(models.AbstractModel):
                 "Name, address, date of birth, phone numbers and e-mail addresses; "
                 "employer; the coaching dossier (help question, goals, prior help, "
                 "medical treatment related to the coaching, session notes and "
-                "reports); special categories only with your explicit consent; "
-                "invoices."
+                "reports, your ZKM personal moments); special categories only with "
+                "your explicit consent; invoices; your data-subject requests."
             ),
             "recipients": _(
                 "The bookkeeper (invoices only), the tax authority (invoices, as the "

@@ -134,6 +134,12 @@ class CoachingDossier(models.Model):
     special_data_ids = fields.One2many(
         "coaching.special.data", "dossier_id", string="Special categories"
     )
+    moment_ids = fields.One2many(
+        "coaching.moment", "dossier_id", string="Personal moments"
+    )
+    moment_transfer_ids = fields.One2many(
+        "coaching.moment.transfer", "dossier_id", string="ZKM transfers"
+    )
 
     invoice_ids = fields.One2many(
         "account.move", "coaching_dossier_id", string="Invoices", readonly=True
@@ -285,6 +291,9 @@ class CoachingDossier(models.Model):
         # Documents are removed through the ORM so that their files (attachments)
         # go too; the database's ON DELETE CASCADE would leave them behind.
         self.sudo().document_ids.unlink()
+        # Transfers hold an encrypted export copy (an attachment) and may need a
+        # deletion in the ZKM Computer Service: they go through their own path.
+        self.sudo().moment_transfer_ids._avg_unlink_keeping_followup()
         return super().unlink()
 
     def _avg_has_content(self):
@@ -292,6 +301,7 @@ class CoachingDossier(models.Model):
         return bool(
             stored.session_ids
             or stored.document_ids
+            or stored.moment_ids
             or stored.special_data_ids
             or any(d[f.storage] for d in stored for f in self._avg_encrypted_fields())
         )
@@ -403,6 +413,8 @@ class CoachingDossier(models.Model):
         self.session_ids.unlink()
         self.document_ids.unlink()
         self.special_data_ids.unlink()
+        self.moment_ids.unlink()
+        self.moment_transfer_ids._avg_unlink_keeping_followup()
         content = [
             f.storage
             for f in self._avg_encrypted_fields()
@@ -418,7 +430,13 @@ class CoachingDossier(models.Model):
     def _avg_child_counts(self):
         """{dossier id: {model: count}} of what hangs from these dossiers."""
         counts = {dossier.id: {} for dossier in self}
-        for model in ("coaching.session", "coaching.document", "coaching.special.data"):
+        for model in (
+            "coaching.session",
+            "coaching.document",
+            "coaching.special.data",
+            "coaching.moment",
+            "coaching.moment.transfer",
+        ):
             groups = (
                 self.env[model]
                 .sudo()
@@ -551,6 +569,34 @@ class CoachingDossier(models.Model):
             action["views"] = [(False, "form")]
             action["res_id"] = self.invoice_ids.id
         return action
+
+    # ------------------------------------------------------------ ZKM moments
+    def action_zkm_transfer(self):
+        """A new transfer of this trajectory's moments to the ZKM Computer Service,
+        with the moments not sent before selected."""
+        self.ensure_one()
+        self.check_access("write")
+        if not self.moment_ids:
+            raise UserError(
+                _(
+                    "Dossier %(name)s has no personal moments yet: the client (in "
+                    "the portal) or you write them first.",
+                    name=self.name,
+                )
+            )
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("ZKM transfer"),
+            "res_model": "coaching.moment.transfer",
+            "view_mode": "form",
+            "target": "current",
+            "context": {
+                "default_dossier_id": self.id,
+                "default_moment_ids": self.moment_ids.filtered(
+                    lambda m: not m.transfer_ids
+                ).ids,
+            },
+        }
 
     # ------------------------------------------------------------ client documents
     def action_share_protected_document(self):

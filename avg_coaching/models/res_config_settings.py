@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class ResConfigSettings(models.TransientModel):
@@ -32,6 +33,7 @@ class ResConfigSettings(models.TransientModel):
     def set_values(self):
         before = self.env["coaching.dossier"]._avg_default_retention_years()
         res = super().set_values()
+        self._avg_set_zkm_policies()
         if self.env["coaching.dossier"]._avg_default_retention_years() != before:
             dossiers = (
                 self.env["coaching.dossier"].sudo().search([("state", "=", "closed")])
@@ -52,6 +54,75 @@ class ResConfigSettings(models.TransientModel):
         related="avg_session_product_id.list_price",
         readonly=False,
     )
+
+    avg_moment_retention = fields.Selection(
+        [
+            ("dossier", "Keep them with the dossier, for the dossier's term"),
+            ("after_trajectory", "Delete them a set time after the trajectory ends"),
+        ],
+        string="ZKM personal moments",
+        default="dossier",
+    )
+    avg_moment_retention_months = fields.Integer(
+        string="Months after the trajectory", default=3
+    )
+    avg_zkm_copy_weeks = fields.Integer(
+        string="Keep ZKM export copies (weeks)",
+        default=4,
+        help="Weeks after the ZKM Computer Service processed the moments: then the "
+        "local export copy is deleted and the coach is asked to delete the moments "
+        "there.",
+    )
+
+    @api.model
+    def get_values(self):
+        res = super().get_values()
+        moment = self.env.ref(
+            "avg_coaching.retention_policy_moment", raise_if_not_found=False
+        )
+        transfer = self.env.ref(
+            "avg_coaching.retention_policy_zkm_transfer", raise_if_not_found=False
+        )
+        if moment:
+            moment = moment.sudo()
+            res["avg_moment_retention"] = (
+                "after_trajectory" if moment.active else "dossier"
+            )
+            if moment.period_unit == "months":
+                res["avg_moment_retention_months"] = moment.period
+        if transfer and transfer.sudo().period_unit == "weeks":
+            res["avg_zkm_copy_weeks"] = transfer.sudo().period
+        return res
+
+    def _avg_set_zkm_policies(self):
+        if self.avg_zkm_copy_weeks < 1 or (
+            self.avg_moment_retention == "after_trajectory"
+            and self.avg_moment_retention_months < 1
+        ):
+            raise ValidationError(
+                _(
+                    "Enter at least 1 week for the ZKM export copies and at least 1 "
+                    "month for the personal moments."
+                )
+            )
+        # Settings are the administrator's: the policies are written as such.
+        moment = self.env.ref(
+            "avg_coaching.retention_policy_moment", raise_if_not_found=False
+        )
+        if moment:
+            vals = {"active": self.avg_moment_retention == "after_trajectory"}
+            if vals["active"]:
+                vals.update(
+                    period=self.avg_moment_retention_months, period_unit="months"
+                )
+            moment.sudo().write(vals)
+        transfer = self.env.ref(
+            "avg_coaching.retention_policy_zkm_transfer", raise_if_not_found=False
+        )
+        if transfer:
+            transfer.sudo().write(
+                {"period": self.avg_zkm_copy_weeks, "period_unit": "weeks"}
+            )
 
     def action_avg_rewrap_keys(self):
         return self.env["avg.data.key"].action_rewrap_keys()

@@ -244,10 +244,11 @@ class ResPartner(models.Model):
     def _avg_erase(self, policy=None, reason=None, request=None):
         """Erase everything of these persons that the law does not require to keep.
 
-        Deletes dossiers, sessions, notes, documents, consents and special-category
-        data, destroys the data key (crypto-shredding), removes their chatter
-        messages and tracking values, deactivates their portal user, and deletes the
-        contact, or anonymises it in place (same id) when invoices still need it.
+        Deletes dossiers, sessions, notes, documents, ZKM moments and transfers,
+        consents and special-category data, destroys the data key
+        (crypto-shredding), removes their chatter messages and tracking values,
+        deactivates their portal user, and deletes the contact, or anonymises it
+        in place (same id) when invoices still need it.
         Used by the retention crons and by erasure requests. Refused while a legal
         hold or restriction stands. Works on many persons at once.
         """
@@ -279,10 +280,15 @@ class ResPartner(models.Model):
         # Everything of this addon that is about the person: counted, then deleted
         # (dossiers take their sessions, documents and special data with them).
         owned = [
-            ("coaching.dossier", "client_id", True),
+            # Counted before their dossiers go: deleting a dossier deletes them
+            # (a ZKM transfer whose moments may still be in the ZKM Computer
+            # Service leaves an activity naming only the client code).
             ("coaching.session", "client_id", False),
             ("coaching.document", "client_id", False),
             ("coaching.special.data", "client_id", False),
+            ("coaching.moment", "client_id", False),
+            ("coaching.moment.transfer", "client_id", False),
+            ("coaching.dossier", "client_id", True),
             ("avg.consent", "partner_id", True),
             ("coaching.insurer.disclosure", "client_id", True),
             ("coaching.client.secret", "partner_id", True),

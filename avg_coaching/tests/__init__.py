@@ -12,3 +12,6 @@ from . import test_registers
 from . import test_invoicing
 from . import test_client_documents
 from . import test_web_client
+from . import test_moments
+from . import test_moment_transfer
+from . import test_moments_portal
