@@ -277,8 +277,12 @@ class TestMomentExport(TransferCase):
         self.assertEqual(transfer.moment_ids, self.m1 | self.m2)
 
     def test_refused_while_processing_is_restricted(self):
+        transfer = self._transfer(self.m1)
         self.client.avg_restricted = True
-        self.assertRefused(self._transfer(self.m1), "restricted")
+        self.assertRefused(transfer, "restricted")
+        # Not even a new transfer can be prepared until the restriction is lifted.
+        with self.assertRaisesRegex(UserError, "restricted"):
+            self._transfer(self.m2)
 
     def test_others_cannot_export_or_read(self):
         transfer = self._transfer(self.m1)
