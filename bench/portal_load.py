@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 
+import psycopg2
 import requests
 
 BASE = os.environ.get("AVG_BENCH_URL", "http://127.0.0.1:8079")
@@ -28,6 +29,9 @@ INVOICES = int(os.environ.get("AVG_BENCH_INVOICES", "50"))
 ROUNDS = int(os.environ.get("AVG_BENCH_ROUNDS", "10"))
 REPEATS = int(os.environ.get("AVG_BENCH_REPEATS", "3"))
 BASELINE = 10
+SERVER_PID = int(os.environ.get("AVG_BENCH_SERVER_PID", "0"))
+DB = os.environ.get("AVG_BENCH_DB", "avg_coaching_bench_portal")
+TICK = os.sysconf("SC_CLK_TCK")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -83,7 +87,20 @@ def check_json(session, response):
         raise BenchError("export.json holds session notes that were not decrypted")
 
 
-ENDPOINTS = (("/my/privacy", check_page), ("/my/privacy/export.json", check_json))
+def check_home(session, response):
+    if response.status_code != 200 or "/web/login" in response.url:
+        raise BenchError(f"/my answered {response.status_code} {response.url}")
+    if session.avg_name not in response.text:
+        raise BenchError("/my does not show the client's name")
+
+
+# /my is Odoo's own portal home (same layout, none of our data): the floor that the
+# framework sets on this machine, to read the other two figures against.
+ENDPOINTS = (
+    ("/my", check_home),
+    ("/my/privacy", check_page),
+    ("/my/privacy/export.json", check_json),
+)
 
 
 def fetch(session, path, check):
@@ -95,14 +112,46 @@ def fetch(session, path, check):
     return elapsed, len(_body)
 
 
+def _cpu_seconds(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, None
+    return (int(fields[11]) + int(fields[12])) / TICK, int(fields[1])
+
+
+def server_cpu():
+    """CPU seconds used so far by the Odoo server (master and workers) and the
+    PostgreSQL backends of the bench database: the cost of a request, whatever
+    else runs on the machine."""
+    if not SERVER_PID:
+        return 0.0
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            seconds, parent = _cpu_seconds(entry)
+            if int(entry) == SERVER_PID or parent == SERVER_PID:
+                total += seconds
+    connection = psycopg2.connect(dbname="postgres")
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [DB])
+        total += sum(_cpu_seconds(pid)[0] for (pid,) in cursor.fetchall())
+    finally:
+        connection.close()
+    return total
+
+
 def percentile(values, fraction):
     """Nearest-rank percentile."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(len(ordered) * fraction) - 1)]
 
 
-def summary(latencies, wall):
+def summary(latencies, wall, cpu):
     return {
+        "cpu": cpu * 1000 / len(latencies),
         "p50": percentile(latencies, 0.50) * 1000,
         "p95": percentile(latencies, 0.95) * 1000,
         "max": max(latencies) * 1000,
@@ -129,16 +178,18 @@ def concurrent(sessions, path, check, rounds):
                 latencies.append(elapsed)
 
     threads = [threading.Thread(target=worker, args=(s,)) for s in sessions]
+    cpu = server_cpu()
     start = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - start
+    cpu = server_cpu() - cpu
     real = [e for e in errors if not isinstance(e, threading.BrokenBarrierError)]
     if real or errors:
         raise BenchError(f"{path}: {(real or errors)[0]!r}")
-    return summary(latencies, wall)
+    return summary(latencies, wall, cpu)
 
 
 def load():
@@ -149,8 +200,8 @@ def load():
 def line(label, figures):
     return (
         f"  {label:<36} p50 {figures['p50']:7.1f} ms  p95 {figures['p95']:7.1f} ms"
-        f"  max {figures['max']:7.1f} ms  {figures['rps']:6.1f} req/s"
-        f"  (n={figures['n']})"
+        f"  max {figures['max']:7.1f} ms  {figures['rps']:5.1f} req/s"
+        f"  server CPU {figures['cpu']:5.1f} ms/req  (n={figures['n']})"
     )
 
 
@@ -162,7 +213,8 @@ def main():
         for session in sessions:  # warm-up: every session, every worker
             _elapsed, sizes[path] = fetch(session, path, check)
     print(
-        f"Bodies: /my/privacy {sizes['/my/privacy'] / 1024:.0f} KiB, "
+        f"Bodies: /my {sizes['/my'] / 1024:.0f} KiB, "
+        f"/my/privacy {sizes['/my/privacy'] / 1024:.0f} KiB, "
         f"export.json {sizes['/my/privacy/export.json'] / 1024:.0f} KiB "
         f"({SESSIONS} sessions, {INVOICES} invoices each; all checked)"
     )
@@ -170,10 +222,11 @@ def main():
     for repeat in range(1, REPEATS + 1):
         print(f"Repeat {repeat}/{REPEATS} (load average {load()})")
         for path, check in ENDPOINTS:
-            start = time.perf_counter()
+            cpu, start = server_cpu(), time.perf_counter()
             alone = [fetch(sessions[0], path, check)[0] for _ in range(BASELINE)]
             wall = time.perf_counter() - start
-            print(line(f"{path} 1 session", summary(alone, wall)))
+            cpu = server_cpu() - cpu
+            print(line(f"{path} 1 session", summary(alone, wall, cpu)))
             figures = concurrent(sessions, path, check, ROUNDS)
             runs[path].append(figures)
             print(line(f"{path} {CLIENTS} concurrent", figures))
@@ -183,7 +236,7 @@ def main():
     for path, _check in ENDPOINTS:
         medians = {
             key: statistics.median(run[key] for run in runs[path])
-            for key in ("p50", "p95", "max", "rps", "n")
+            for key in ("p50", "p95", "max", "rps", "cpu", "n")
         }
         print(line(path, medians))
     print(f"Load average after: {load()}")
