@@ -28,7 +28,10 @@ class AvgPrivacyPortal(CustomerPortal):
         values.update(
             {
                 "page_name": "avg_privacy",
-                "data": request.env["avg.subject.data"]._avg_collect(partner),
+                # The page shows the number of sessions, not their notes.
+                "data": request.env["avg.subject.data"]._avg_collect(
+                    partner, session_content=False
+                ),
                 "consents": request.env["avg.consent"].search(
                     [("partner_id", "=", partner.id)]
                 ),

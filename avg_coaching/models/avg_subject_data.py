@@ -15,7 +15,11 @@ class AvgSubjectData(models.AbstractModel):
     _description = "Everything held about a data subject"
 
     @api.model
-    def _avg_collect(self, partner):
+    def _avg_collect(self, partner, session_content=True):
+        """Everything held about ``partner``. With ``session_content=False`` (the
+        portal overview, which shows only how many sessions there are) sessions
+        are listed with their date and duration only: their notes, observations
+        and reports are neither fetched nor decrypted."""
         partner = partner.sudo().with_context(active_test=False)
         dossiers = (
             self.env["coaching.dossier"].sudo().search([("client_id", "=", partner.id)])
@@ -26,12 +30,20 @@ class AvgSubjectData(models.AbstractModel):
         invoices = (
             self.env["account.move"]
             .sudo()
-            .search(
+            .search_fetch(
                 [
                     ("commercial_partner_id", "=", partner.commercial_partner_id.id),
                     ("move_type", "in", ("out_invoice", "out_refund")),
                     ("state", "=", "posted"),
-                ]
+                ],
+                # Only the columns exported, not all 100-odd of account.move.
+                [
+                    "name",
+                    "invoice_date",
+                    "amount_total",
+                    "currency_id",
+                    "payment_state",
+                ],
             )
         )
         return {
@@ -53,7 +65,9 @@ class AvgSubjectData(models.AbstractModel):
                 "legal_hold": partner.avg_legal_hold,
                 "processing_restricted": partner.avg_restricted,
             },
-            "dossiers": [self._avg_dossier(dossier) for dossier in dossiers],
+            "dossiers": [
+                self._avg_dossier(dossier, session_content) for dossier in dossiers
+            ],
             "consents": [
                 {
                     "purpose": dict(
@@ -99,9 +113,35 @@ class AvgSubjectData(models.AbstractModel):
         }
 
     @api.model
-    def _avg_dossier(self, dossier):
+    def _avg_dossier(self, dossier, session_content=True):
         def text(value):
             return value or None
+
+        if session_content:
+            sessions = [
+                {
+                    "date": fields.Date.to_string(session.date),
+                    "duration_hours": session.duration,
+                    "notes": text(session.notes),
+                    "observations": text(session.observations),
+                    "report": text(session.report),
+                }
+                for session in dossier.session_ids.sorted("date")
+            ]
+        else:
+            sessions = [
+                {
+                    "date": fields.Date.to_string(session.date),
+                    "duration_hours": session.duration,
+                }
+                for session in self.env["coaching.session"]
+                .sudo()
+                .search_fetch(
+                    [("dossier_id", "=", dossier.id)],
+                    ["date", "duration"],
+                    order="date, id desc",
+                )
+            ]
 
         return {
             "reference": dossier.name,
@@ -123,16 +163,7 @@ class AvgSubjectData(models.AbstractModel):
             "prior_help_result": text(dossier.prior_help_result),
             "medical_treatment": text(dossier.medical_treatment),
             "coach_personal_notes": text(dossier.personal_notes),
-            "sessions": [
-                {
-                    "date": fields.Date.to_string(session.date),
-                    "duration_hours": session.duration,
-                    "notes": text(session.notes),
-                    "observations": text(session.observations),
-                    "report": text(session.report),
-                }
-                for session in dossier.session_ids.sorted("date")
-            ],
+            "sessions": sessions,
             "special_categories": [
                 {
                     "category": dict(

@@ -1,4 +1,5 @@
 import json
+from unittest.mock import patch
 
 from odoo import http
 from odoo.tests import HttpCase, new_test_user, tagged
@@ -85,6 +86,24 @@ class TestPrivacyPortal(HttpCase):
         self.assertIn("/my/privacy/export.json", response.text)
         home = self.url_open("/my")
         self.assertIn("/my/privacy", home.text)
+
+    def test_overview_data_leaves_session_notes_encrypted(self):
+        # The overview shows how many sessions there are: their notes are neither
+        # fetched nor decrypted for it (issue 6: a third of the page's cost).
+        collector = self.env["avg.subject.data"]
+        partner = self.anna.partner_id
+        self.env.invalidate_all()
+        Session = type(self.env["coaching.session"])
+        with patch.object(
+            Session, "_compute_avg_encrypted", side_effect=AssertionError("decrypted")
+        ):
+            brief = collector._avg_collect(partner, session_content=False)
+        self.assertEqual(
+            brief["dossiers"][0]["sessions"],
+            [{"date": "2026-02-01", "duration_hours": 1.0}],
+        )
+        full = collector._avg_collect(partner)
+        self.assertEqual(full["dossiers"][0]["sessions"][0]["notes"], "ANNA-NOTITIE")
 
     def test_json_export(self):
         self.authenticate("anna_portal", "anna-portal-pw")
