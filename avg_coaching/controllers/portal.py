@@ -57,8 +57,9 @@ class AvgPrivacyPortal(CustomerPortal):
         values.update(
             {
                 "page_name": "avg_privacy",
+                # The page shows how many sessions there are, not their notes.
                 "data": request.env["avg.subject.data"]._avg_collect(
-                    partner, references=False
+                    partner, brief=True
                 ),
                 "consents": request.env["avg.consent"].search(
                     [("partner_id", "=", partner.id)]

@@ -35,10 +35,12 @@ class AvgSubjectData(models.AbstractModel):
     _description = "Everything held about a data subject"
 
     @api.model
-    def _avg_collect(self, partner, references=True):
-        """Everything about ``partner``. ``references=False`` leaves out the list
-        of every Odoo record that refers to her (the exports include it; the
-        portal overview shows the rest)."""
+    def _avg_collect(self, partner, brief=False):
+        """Everything held about ``partner``. ``brief=True`` is for the portal
+        overview, which shows how many sessions there are, not their notes:
+        sessions come with their date and duration only (their notes are neither
+        fetched nor decrypted) and the list of every Odoo record that refers to
+        her is left out. The exports use the whole."""
         partner = partner.sudo().with_context(active_test=False)
         dossiers = (
             self.env["coaching.dossier"].sudo().search([("client_id", "=", partner.id)])
@@ -49,12 +51,20 @@ class AvgSubjectData(models.AbstractModel):
         invoices = (
             self.env["account.move"]
             .sudo()
-            .search(
+            .search_fetch(
                 [
                     ("commercial_partner_id", "=", partner.commercial_partner_id.id),
                     ("move_type", "in", ("out_invoice", "out_refund")),
                     ("state", "=", "posted"),
-                ]
+                ],
+                # Only the columns exported, not all 100-odd of account.move.
+                [
+                    "name",
+                    "invoice_date",
+                    "amount_total",
+                    "currency_id",
+                    "payment_state",
+                ],
             )
         )
         return {
@@ -76,7 +86,10 @@ class AvgSubjectData(models.AbstractModel):
                 "legal_hold": partner.avg_legal_hold,
                 "processing_restricted": partner.avg_restricted,
             },
-            "dossiers": [self._avg_dossier(dossier) for dossier in dossiers],
+            "dossiers": [
+                self._avg_dossier(dossier, session_content=not brief)
+                for dossier in dossiers
+            ],
             "consents": [
                 {
                     "purpose": dict(
@@ -136,14 +149,40 @@ class AvgSubjectData(models.AbstractModel):
                 .sudo()
                 .search([("partner_id", "=", partner.id)])
             ],
-            "records": self._avg_references(partner) if references else [],
+            "records": [] if brief else self._avg_references(partner),
             "information": self._avg_information(),
         }
 
     @api.model
-    def _avg_dossier(self, dossier):
+    def _avg_dossier(self, dossier, session_content=True):
         def text(value):
             return value or None
+
+        if session_content:
+            sessions = [
+                {
+                    "date": fields.Date.to_string(session.date),
+                    "duration_hours": session.duration,
+                    "notes": text(session.notes),
+                    "observations": text(session.observations),
+                    "report": text(session.report),
+                }
+                for session in dossier.session_ids.sorted("date")
+            ]
+        else:
+            sessions = [
+                {
+                    "date": fields.Date.to_string(session.date),
+                    "duration_hours": session.duration,
+                }
+                for session in self.env["coaching.session"]
+                .sudo()
+                .search_fetch(
+                    [("dossier_id", "=", dossier.id)],
+                    ["date", "duration"],
+                    order="date, id desc",
+                )
+            ]
 
         return {
             "reference": dossier.name,
@@ -165,16 +204,7 @@ class AvgSubjectData(models.AbstractModel):
             "prior_help_result": text(dossier.prior_help_result),
             "medical_treatment": text(dossier.medical_treatment),
             "coach_personal_notes": text(dossier.personal_notes),
-            "sessions": [
-                {
-                    "date": fields.Date.to_string(session.date),
-                    "duration_hours": session.duration,
-                    "notes": text(session.notes),
-                    "observations": text(session.observations),
-                    "report": text(session.report),
-                }
-                for session in dossier.session_ids.sorted("date")
-            ],
+            "sessions": sessions,
             "special_categories": [
                 {
                     "category": dict(

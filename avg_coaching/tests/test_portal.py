@@ -86,6 +86,31 @@ class TestPrivacyPortal(HttpCase):
         home = self.url_open("/my")
         self.assertIn("/my/privacy", home.text)
 
+    def test_overview_data_leaves_session_notes_encrypted(self):
+        # The overview shows how many sessions there are: their notes are neither
+        # fetched nor decrypted for it (issue 6: a third of the page's cost).
+        collector = self.env["avg.subject.data"]
+        partner = self.anna.partner_id
+        session = self.dossier_anna.session_ids
+        notes = session._fields["notes"]
+        self.env.invalidate_all()
+        brief = collector._avg_collect(partner, brief=True)
+        self.assertEqual(
+            brief["dossiers"][0]["sessions"],
+            [{"date": "2026-02-01", "duration_hours": 1.0}],
+        )
+        self.assertEqual(brief["records"], [])
+        # Nothing decrypted: the plaintext never reached the record cache.
+        self.assertFalse(self.env.cache.contains(session, notes))
+        self.assertFalse(self.env.cache.contains(session.sudo(), notes))
+        full = collector._avg_collect(partner)
+        self.assertEqual(full["dossiers"][0]["sessions"][0]["notes"], "ANNA-NOTITIE")
+        # The same check sees the decryption the full export does.
+        self.assertTrue(
+            self.env.cache.contains(session, notes)
+            or self.env.cache.contains(session.sudo(), notes)
+        )
+
     def test_json_export(self):
         self.authenticate("anna_portal", "anna-portal-pw")
         response = self.url_open("/my/privacy/export.json")
