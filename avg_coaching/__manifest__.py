@@ -60,6 +60,7 @@
         "demo/avg_coaching_demo.xml",
         "demo/avg_registers_demo.xml",
         "demo/coaching_invoicing_demo.xml",
+        "demo/avg_request_demo.xml",
         "demo/coaching_moment_demo.xml",
     ],
 }

@@ -263,3 +263,28 @@ class TestPortalRequests(HttpCase):
             ("res.partner", self.bert.partner_id.id),
         }
         self.assertFalse(exported & bert_records)
+
+    def test_exports_ignore_other_ids(self):
+        """There is no id to change in an export URL: extra parameters naming
+        someone else change nothing."""
+        self.authenticate("anna_req", "anna-req-pw")
+        bert = self.bert.partner_id.id
+        for url in (
+            f"/my/privacy/export.json?partner_id={bert}&id={bert}",
+            f"/my/privacy/export.pdf?partner_id={bert}&dossier_id={self.dossier_bert.id}",
+        ):
+            response = self.url_open(url)
+            self.assertEqual(response.status_code, 200, url)
+            self.assertNotIn(b"BERT-", response.content, url)
+        data = json.loads(
+            self.url_open(f"/my/privacy/export.json?partner_id={bert}").content
+        )
+        self.assertEqual(data["contact"]["name"], "Anna Verzoekster Fictief")
+        archive = zipfile.ZipFile(
+            io.BytesIO(
+                self.url_open(f"/my/privacy/export.csv?partner_id={bert}").content
+            )
+        )
+        everything = b"".join(archive.read(name) for name in archive.namelist())
+        self.assertIn(b"ANNA-NOTITIE", everything)
+        self.assertNotIn(b"BERT-", everything)

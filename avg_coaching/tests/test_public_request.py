@@ -51,7 +51,9 @@ class TestPublicRequestForm(HttpCase):
         return unescape(match.group(1)).split("/privacy/", 1)[1]
 
     def _requests(self):
-        return self.env["avg.request"].search([("origin", "=", "public")])
+        return self.env["avg.request"].search(
+            [("origin", "=", "public"), ("public_token_hash", "!=", False)]
+        )
 
     def test_nothing_created_until_confirmed(self):
         form = self.url_open("/privacy/request")
