@@ -7,6 +7,7 @@ from . import avg_consent
 from . import avg_request
 from . import res_partner
 from . import coaching_dossier
+from . import coaching_dossier_part
 from . import coaching_session
 from . import coaching_document
 from . import coaching_special_data

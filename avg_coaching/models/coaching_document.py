@@ -7,18 +7,9 @@ from .avg_encrypted_mixin import EncryptedBinary
 class CoachingDocument(models.Model):
     _name = "coaching.document"
     _description = "Dossier document"
-    _inherit = ["avg.encrypted.mixin"]
+    _inherit = ["coaching.dossier.part", "avg.encrypted.mixin"]
     _order = "date desc, id desc"
 
-    dossier_id = fields.Many2one(
-        "coaching.dossier",
-        required=True,
-        index=True,
-        ondelete="cascade",
-    )
-    client_id = fields.Many2one(related="dossier_id.client_id", store=True, index=True)
-    coach_id = fields.Many2one(related="dossier_id.coach_id", store=True, index=True)
-    company_id = fields.Many2one(related="dossier_id.company_id", store=True)
     name = fields.Char(string="Description", required=True)
     date = fields.Date(default=fields.Date.context_today)
     file = EncryptedBinary(required=True)

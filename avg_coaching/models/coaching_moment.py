@@ -14,20 +14,11 @@ class CoachingMoment(models.Model):
 
     _name = "coaching.moment"
     _description = "ZKM personal moment"
-    _inherit = ["avg.bsn.guard", "avg.encrypted.mixin"]
+    _inherit = ["coaching.dossier.part", "avg.bsn.guard", "avg.encrypted.mixin"]
     _order = "dossier_id, sequence, id"
 
     _avg_bsn_fields = ("text",)
 
-    dossier_id = fields.Many2one(
-        "coaching.dossier",
-        required=True,
-        index=True,
-        ondelete="cascade",
-    )
-    client_id = fields.Many2one(related="dossier_id.client_id", store=True, index=True)
-    coach_id = fields.Many2one(related="dossier_id.coach_id", store=True, index=True)
-    company_id = fields.Many2one(related="dossier_id.company_id", store=True)
     dossier_state = fields.Selection(
         related="dossier_id.state", string="Trajectory status", store=True, index=True
     )

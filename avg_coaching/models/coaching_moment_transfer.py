@@ -29,18 +29,14 @@ class CoachingMomentTransfer(models.Model):
 
     _name = "coaching.moment.transfer"
     _description = "Transfer of ZKM personal moments"
-    _inherit = ["mail.thread", "mail.activity.mixin", "avg.encrypted.mixin"]
+    _inherit = [
+        "coaching.dossier.part",
+        "mail.thread",
+        "mail.activity.mixin",
+        "avg.encrypted.mixin",
+    ]
     _order = "id desc"
 
-    dossier_id = fields.Many2one(
-        "coaching.dossier",
-        required=True,
-        index=True,
-        ondelete="cascade",
-    )
-    client_id = fields.Many2one(related="dossier_id.client_id", store=True, index=True)
-    coach_id = fields.Many2one(related="dossier_id.coach_id", store=True, index=True)
-    company_id = fields.Many2one(related="dossier_id.company_id", store=True)
     state = fields.Selection(
         [
             ("draft", "Draft"),

@@ -11,20 +11,11 @@ INVOICED_FIELDS = ("date", "duration", "dossier_id")
 class CoachingSession(models.Model):
     _name = "coaching.session"
     _description = "Coaching session"
-    _inherit = ["avg.bsn.guard", "avg.encrypted.mixin"]
+    _inherit = ["coaching.dossier.part", "avg.bsn.guard", "avg.encrypted.mixin"]
     _order = "date desc, id desc"
 
     _avg_bsn_fields = ("notes", "observations", "report")
 
-    dossier_id = fields.Many2one(
-        "coaching.dossier",
-        required=True,
-        index=True,
-        ondelete="cascade",
-    )
-    client_id = fields.Many2one(related="dossier_id.client_id", store=True, index=True)
-    coach_id = fields.Many2one(related="dossier_id.coach_id", store=True, index=True)
-    company_id = fields.Many2one(related="dossier_id.company_id", store=True)
     date = fields.Date(required=True, default=fields.Date.context_today, index=True)
     duration = fields.Float(
         string="Duration (hours)", default=1.0, help="Length of the session in hours."

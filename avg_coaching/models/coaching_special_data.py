@@ -16,18 +16,12 @@ class CoachingSpecialData(models.Model):
 
     _name = "coaching.special.data"
     _description = "Special-category data in a dossier"
-    _inherit = ["avg.bsn.guard", "avg.encrypted.mixin"]
+    _inherit = ["coaching.dossier.part", "avg.bsn.guard", "avg.encrypted.mixin"]
     _order = "dossier_id, category"
     _rec_name = "category"
 
     _avg_bsn_fields = ("relation_note", "details")
 
-    dossier_id = fields.Many2one(
-        "coaching.dossier", required=True, index=True, ondelete="cascade"
-    )
-    client_id = fields.Many2one(related="dossier_id.client_id", store=True, index=True)
-    coach_id = fields.Many2one(related="dossier_id.coach_id", store=True, index=True)
-    company_id = fields.Many2one(related="dossier_id.company_id", store=True)
     category = fields.Selection(SPECIAL_CATEGORIES, required=True)
     relation_note = EncryptedText(
         string="Relation to the coaching question",
