@@ -56,6 +56,8 @@ class TestPublicRequestForm(HttpCase):
         )
 
     def test_nothing_created_until_confirmed(self):
+        login = self.url_open("/web/login")
+        self.assertIn('href="/privacy/request"', login.text)
         form = self.url_open("/privacy/request")
         self.assertEqual(form.status_code, 200)
         self.assertIn("csrf_token", form.text)
