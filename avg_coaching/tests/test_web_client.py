@@ -41,11 +41,28 @@ class TestWebClient(HttpCase):
         cls.env["coaching.session"].create(
             {"dossier_id": cls.dossier.id, "date": "2026-02-01", "notes": "Notitie"}
         )
+        cls.request = cls.env["avg.request"].create(
+            {
+                "partner_id": client.id,
+                "request_type": "rectification",
+                "rectification_field": "phone",
+                "rectification_wrong": "Oud nummer",
+                "rectification_correct": "+31 6 00000000",
+            }
+        )
 
     def test_dossier_form_opens(self):
         self.browser_js(
             f"/odoo/action-avg_coaching.coaching_dossier_action/{self.dossier.id}",
             WAIT_FOR_FORM % {"text": self.dossier.name},
+            login="web_coach",
+            timeout=60,
+        )
+
+    def test_request_form_opens(self):
+        self.browser_js(
+            f"/odoo/action-avg_coaching.avg_request_action/{self.request.id}",
+            WAIT_FOR_FORM % {"text": self.request.name},
             login="web_coach",
             timeout=60,
         )
