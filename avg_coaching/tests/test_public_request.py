@@ -150,6 +150,13 @@ class TestPublicRequestForm(HttpCase):
         )
         self.assertEqual(response.status_code, 400)
         self.assertFalse(self._confirmation_mails("a@b.test"))
+        self._send(email="csrf@client.test")
+        token = unquote(
+            self._link(self._confirmation_mails("csrf@client.test")).split("token=")[1]
+        )
+        response = self.url_open("/privacy/request/confirm", data={"token": token})
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(self._requests())
 
     def test_rate_limited(self):
         self.env["ir.config_parameter"].set_param(
