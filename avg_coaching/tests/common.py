@@ -7,6 +7,16 @@ ADMINISTRATION = "avg_coaching.group_avg_administration"
 PRIVACY = "avg_coaching.group_avg_privacy_manager"
 
 
+def new_portal_client(env, login, password, **kw):
+    """A portal user who is a client of the practice (her own password, to log in
+    over HTTP)."""
+    user = new_test_user(
+        env, login, groups="base.group_portal", password=password, **kw
+    )
+    user.partner_id.is_coaching_client = True
+    return user
+
+
 class AvgCoachingCase(TransactionCase):
     """Users of every group and a small fictional practice, made for each test class."""
 

@@ -3,6 +3,8 @@ import json
 from odoo import http
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from .common import new_portal_client
+
 
 @tagged("post_install", "-at_install")
 class TestPrivacyPortal(HttpCase):
@@ -16,20 +18,8 @@ class TestPrivacyPortal(HttpCase):
             "portal_t_coach",
             groups="base.group_user,avg_coaching.group_avg_coach",
         )
-        cls.anna = new_test_user(
-            cls.env,
-            "anna_portal",
-            groups="base.group_portal",
-            password="anna-portal-pw",
-        )
-        cls.bert = new_test_user(
-            cls.env,
-            "bert_portal",
-            groups="base.group_portal",
-            password="bert-portal-pw",
-        )
-        for user in (cls.anna, cls.bert):
-            user.partner_id.is_coaching_client = True
+        cls.anna = new_portal_client(cls.env, "anna_portal", "anna-portal-pw")
+        cls.bert = new_portal_client(cls.env, "bert_portal", "bert-portal-pw")
         cls.consent_anna = cls._consent(cls.anna.partner_id, "dossier")
         cls.consent_bert = cls._consent(cls.bert.partner_id, "dossier")
         cls.dossier_anna = cls.env["coaching.dossier"].create(

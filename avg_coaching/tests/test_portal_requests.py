@@ -6,6 +6,8 @@ import zipfile
 from odoo import http
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from .common import new_portal_client
+
 
 @tagged("post_install", "-at_install")
 class TestPortalRequests(HttpCase):
@@ -19,23 +21,16 @@ class TestPortalRequests(HttpCase):
             "req_t_coach",
             groups="base.group_user,avg_coaching.group_avg_coach",
         )
-        cls.anna = new_test_user(
+        cls.anna = new_portal_client(
             cls.env,
             "anna_req",
-            groups="base.group_portal",
-            password="anna-req-pw",
+            "anna-req-pw",
             email="anna.req@client.test",
             name="Anna Verzoekster Fictief",
         )
-        cls.bert = new_test_user(
-            cls.env,
-            "bert_req",
-            groups="base.group_portal",
-            password="bert-req-pw",
-            email="bert.req@client.test",
+        cls.bert = new_portal_client(
+            cls.env, "bert_req", "bert-req-pw", email="bert.req@client.test"
         )
-        for user in (cls.anna, cls.bert):
-            user.partner_id.is_coaching_client = True
         cls.consent_anna = cls.env["avg.consent"].create(
             {
                 "partner_id": cls.anna.partner_id.id,

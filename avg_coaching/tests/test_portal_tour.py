@@ -1,5 +1,7 @@
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from .common import new_portal_client
+
 
 @tagged("post_install", "-at_install")
 class TestPortalTour(HttpCase):
@@ -12,15 +14,10 @@ class TestPortalTour(HttpCase):
         coach = new_test_user(
             cls.env, "tour_coach", groups="base.group_user,avg_coaching.group_avg_coach"
         )
-        cls.client_user = new_test_user(
-            cls.env,
-            "tour_client",
-            groups="base.group_portal",
-            password="tour-client-pw",
-            email="tour.client@client.test",
+        cls.client_user = new_portal_client(
+            cls.env, "tour_client", "tour-client-pw", email="tour.client@client.test"
         )
         partner = cls.client_user.partner_id
-        partner.is_coaching_client = True
         cls.env["avg.consent"].create(
             {
                 "partner_id": partner.id,
