@@ -294,6 +294,10 @@ class CoachingDossier(models.Model):
         # Transfers hold an encrypted export copy (an attachment) and may need a
         # deletion in the ZKM Computer Service: they go through their own path.
         self.sudo().moment_transfer_ids._avg_unlink_keeping_followup()
+        # Sessions before their dossiers: left to the database's cascade, the ORM
+        # would first recompute their stored related fields (client, coach,
+        # company) from the dossiers being deleted, record by record.
+        self.sudo().session_ids.unlink()
         return super().unlink()
 
     def _avg_has_content(self):
