@@ -1,6 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import format_date
+from odoo.tools import SQL, format_date
 
 from .avg_encrypted_mixin import EncryptedText
 
@@ -44,6 +44,44 @@ class CoachingSession(models.Model):
         search="_search_is_invoiced",
         help="Invoiced on an invoice that is not cancelled.",
     )
+
+    @api.model
+    def _avg_delete_of_dossiers(self, dossier_ids):
+        """Delete the sessions of these dossiers in one statement (deleting or
+        purging dossiers may take tens of thousands of sessions; the ORM's unlink
+        works through them a thousand at a time, reading each one to invalidate its
+        dossier). Does what that unlink does for sessions: they have no stored
+        dependents (only the dossiers' non-stored counts), and their external ids,
+        attachments and defaults go with them. Returns the deleted ids."""
+        if not dossier_ids:
+            return []
+        self.env.flush_all()
+        ids = [
+            row[0]
+            for row in self.env.execute_query(
+                SQL(
+                    "DELETE FROM coaching_session WHERE dossier_id = ANY(%s) "
+                    "RETURNING id",
+                    list(dossier_ids),
+                )
+            )
+        ]
+        self.env.invalidate_all()
+        if not ids:
+            return ids
+        self.env["ir.model.data"].sudo().search(
+            [("model", "=", self._name), ("res_id", "in", ids)]
+        ).unlink()
+        attachments = self.env.execute_query(
+            SQL(
+                "SELECT id FROM ir_attachment WHERE res_model = %s AND res_id = ANY(%s)",
+                self._name,
+                ids,
+            )
+        )
+        self.env["ir.attachment"].sudo().browse(row[0] for row in attachments).unlink()
+        self.env["ir.default"].sudo().discard_records(self.browse(ids))
+        return ids
 
     def _compute_display_name(self):
         for session in self:
