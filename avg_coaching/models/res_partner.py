@@ -253,7 +253,23 @@ class ResPartner(models.Model):
         hold or restriction stands. Works on many persons at once.
         """
         partners = self.exists().sudo()
-        for partner in partners:
+        # Who may be blocked, for all at once; the reasons only for those.
+        open_requests = (
+            self.env["avg.request"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "in", partners.ids),
+                    ("state", "in", AVG_OPEN_REQUEST_STATES),
+                    ("id", "!=", request.id if request else False),
+                ]
+            )
+        )
+        suspects = partners & (
+            partners.filtered(lambda p: p.avg_legal_hold or p.avg_restricted)
+            | open_requests.partner_id
+        )
+        for partner in suspects:
             blockers = partner._avg_retention_blockers(request=request)
             if blockers:
                 raise UserError(
@@ -298,7 +314,6 @@ class ResPartner(models.Model):
         for model, fname, delete in owned:
             if model not in env:
                 continue
-            records = env[model].sudo().search([(fname, "in", ids)])
             for partner, count in (
                 env[model]
                 .sudo()
@@ -306,7 +321,7 @@ class ResPartner(models.Model):
             ):
                 counts[partner.id][model] = count
             if delete:
-                records.unlink()
+                env[model].sudo().search([(fname, "in", ids)]).unlink()
         for pid, count in env["avg.request"]._avg_anonymise_for(ids).items():
             counts[pid]["avg.request (anonymised)"] = count
         breaches = env["avg.breach"].sudo().search([("subject_partner_ids", "in", ids)])
