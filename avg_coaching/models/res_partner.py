@@ -143,6 +143,10 @@ class ResPartner(models.Model):
 
     @api.depends("coaching_dossier_ids.state", "coaching_dossier_ids.date_end")
     def _compute_avg_relation_end(self):
+        # The value kept for a contact without dossiers is read alone: through the
+        # field, it would fetch every column (a thousand contacts at a time when
+        # the sweep deletes their dossiers).
+        self.filtered("id").fetch(["avg_relation_end"])
         for partner in self:
             dossiers = partner.sudo().coaching_dossier_ids
             if dossiers and all(d.state == "closed" for d in dossiers):
