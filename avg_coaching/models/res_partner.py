@@ -56,6 +56,7 @@ class ResPartner(models.Model):
     avg_legal_hold = fields.Boolean(
         string="Legal hold",
         groups=COACH_GROUPS,
+        index=True,
         help="Keep all data of this person, for a legal procedure (privacy statement "
         "§4.4): no retention purge and no erasure while set.",
     )
@@ -65,6 +66,7 @@ class ResPartner(models.Model):
     avg_restricted = fields.Boolean(
         string="Processing restricted",
         groups=COACH_GROUPS,
+        index=True,
         help="Restriction of processing (art. 18): the data is kept but not used, and "
         "not purged, until the restriction is lifted.",
     )
@@ -161,17 +163,31 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------ blockers
     @api.model
     def _avg_block_domain(self, path=""):
-        """Domain excluding subjects whose data must not be purged now."""
-        prefix = f"{path}." if path else ""
-        return [
-            (f"{prefix}avg_legal_hold", "=", False),
-            (f"{prefix}avg_restricted", "=", False),
-            (
-                f"{prefix}avg_request_ids",
-                "not any",
-                [("state", "in", AVG_OPEN_REQUEST_STATES)],
-            ),
-        ]
+        """Domain excluding subjects whose data must not be purged now.
+
+        The few blocked persons are looked up first and excluded by id. Joined
+        into the due searches instead, PostgreSQL may scan the contacts once per
+        due record when its statistics lag behind (after a bulk import or a large
+        purge; seen in the sweep benchmark)."""
+        return [(path or "id", "not in", self._avg_blocked_ids())]
+
+    @api.model
+    def _avg_blocked_ids(self):
+        """Ids of the persons under a legal hold, a restriction or an open request."""
+        held = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(["|", ("avg_legal_hold", "=", True), ("avg_restricted", "=", True)])
+        )
+        requests = (
+            self.env["avg.request"]
+            .sudo()
+            .search_fetch(
+                [("state", "in", AVG_OPEN_REQUEST_STATES), ("partner_id", "!=", False)],
+                ["partner_id"],
+            )
+        )
+        return sorted(set(held.ids) | set(requests.partner_id.ids))
 
     def _avg_retention_blockers(self, request=None):
         """Reasons (translated) why this person's data cannot be erased now.
