@@ -6,7 +6,7 @@ import os
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import config
+from odoo.tools import SQL, config
 
 _logger = logging.getLogger(__name__)
 
@@ -47,7 +47,11 @@ class AvgDeletionLog(models.Model):
         secret = self.env["ir.config_parameter"].sudo().get_param("database.secret", "")
         key = secret.encode()
         refs = {}
-        for partner in partners.sudo():
+        partners = partners.sudo()
+        # Only the creation date: reading it alone would fetch every column of
+        # the contacts (a thousand at a time in a sweep).
+        partners.fetch(["create_date"])
+        for partner in partners:
             message = f"{partner.id}:{fields.Datetime.to_string(partner.create_date)}"
             refs[partner.id] = hmac.new(
                 key, message.encode(), hashlib.sha256
@@ -77,22 +81,38 @@ class AvgDeletionLog(models.Model):
     @api.model
     def _avg_record_many(self, operation, entries, policy=None, reason=None):
         """Log purges: ``entries`` is a list of (subject_ref, counts)."""
-        vals_list = [
-            {
-                "operation": operation,
-                "subject_ref": ref,
-                "counts": json.dumps(counts, sort_keys=True),
-                "policy_id": policy.id if policy else False,
-                "reason": reason or (policy.code if policy else False),
-            }
-            for ref, counts in entries
-        ]
-        logs = self.sudo().create(vals_list)
+        # One INSERT for the whole batch: the ORM's create costs more per row
+        # (defaults, cache) than the row itself, on a sweep of thousands. Nothing
+        # computes from this model, and it is written only here.
+        now = fields.Datetime.now()
+        ids = self.env.execute_query(
+            SQL(
+                """
+                INSERT INTO avg_deletion_log (operation, subject_ref, counts,
+                                              policy_id, reason, date, create_uid,
+                                              create_date, write_uid, write_date)
+                SELECT %(operation)s, e.ref, e.counts, %(policy)s, %(reason)s,
+                       %(now)s, %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM unnest(%(refs)s::varchar[], %(counts)s::text[])
+                       WITH ORDINALITY AS e(ref, counts, n)
+                 ORDER BY e.n
+                RETURNING id
+                """,
+                operation=operation,
+                policy=policy.id if policy else None,
+                reason=reason or (policy.code if policy else None),
+                now=now,
+                uid=self.env.uid,
+                refs=[ref or None for ref, _counts in entries],
+                counts=[json.dumps(counts, sort_keys=True) for _ref, counts in entries],
+            )
+        )
+        logs = self.sudo().browse(row[0] for row in ids)
         refs = [ref for ref, _counts in entries if ref]
         if operation == "erase" and refs:
             path = self._avg_journal_path()
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            stamp = fields.Datetime.to_string(logs[:1].date)
+            stamp = fields.Datetime.to_string(now)
             lines = [
                 json.dumps({"date": stamp, "operation": operation, "subject_ref": ref})
                 + "\n"

@@ -288,12 +288,18 @@ class CoachingDossier(models.Model):
         return res
 
     def unlink(self):
+        # Checked first: what follows deletes children with sudo or in SQL.
+        self.check_access("unlink")
         # Documents are removed through the ORM so that their files (attachments)
         # go too; the database's ON DELETE CASCADE would leave them behind.
         self.sudo().document_ids.unlink()
         # Transfers hold an encrypted export copy (an attachment) and may need a
         # deletion in the ZKM Computer Service: they go through their own path.
         self.sudo().moment_transfer_ids._avg_unlink_keeping_followup()
+        # Sessions before their dossiers, set-based: left to the database's
+        # cascade, the ORM would first recompute their stored related fields
+        # (client, coach, company) from the dossiers being deleted.
+        self.env["coaching.session"]._avg_delete_of_dossiers(self.ids)
         return super().unlink()
 
     def _avg_has_content(self):
@@ -410,7 +416,7 @@ class CoachingDossier(models.Model):
     def _avg_purge_dossier(self, policy):
         """The dossier's term has ended: delete its content, keep the agreement."""
         counts = self._avg_child_counts()
-        self.session_ids.unlink()
+        self.env["coaching.session"]._avg_delete_of_dossiers(self.ids)
         self.document_ids.unlink()
         self.special_data_ids.unlink()
         self.moment_ids.unlink()

@@ -56,6 +56,7 @@ class ResPartner(models.Model):
     avg_legal_hold = fields.Boolean(
         string="Legal hold",
         groups=COACH_GROUPS,
+        index=True,
         help="Keep all data of this person, for a legal procedure (privacy statement "
         "§4.4): no retention purge and no erasure while set.",
     )
@@ -65,6 +66,7 @@ class ResPartner(models.Model):
     avg_restricted = fields.Boolean(
         string="Processing restricted",
         groups=COACH_GROUPS,
+        index=True,
         help="Restriction of processing (art. 18): the data is kept but not used, and "
         "not purged, until the restriction is lifted.",
     )
@@ -143,6 +145,10 @@ class ResPartner(models.Model):
 
     @api.depends("coaching_dossier_ids.state", "coaching_dossier_ids.date_end")
     def _compute_avg_relation_end(self):
+        # The value kept for a contact without dossiers is read alone: through the
+        # field, it would fetch every column (a thousand contacts at a time when
+        # the sweep deletes their dossiers).
+        self.filtered("id").fetch(["avg_relation_end"])
         for partner in self:
             dossiers = partner.sudo().coaching_dossier_ids
             if dossiers and all(d.state == "closed" for d in dossiers):
@@ -157,17 +163,31 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------ blockers
     @api.model
     def _avg_block_domain(self, path=""):
-        """Domain excluding subjects whose data must not be purged now."""
-        prefix = f"{path}." if path else ""
-        return [
-            (f"{prefix}avg_legal_hold", "=", False),
-            (f"{prefix}avg_restricted", "=", False),
-            (
-                f"{prefix}avg_request_ids",
-                "not any",
-                [("state", "in", AVG_OPEN_REQUEST_STATES)],
-            ),
-        ]
+        """Domain excluding subjects whose data must not be purged now.
+
+        The few blocked persons are looked up first and excluded by id. Joined
+        into the due searches instead, PostgreSQL may scan the contacts once per
+        due record when its statistics lag behind (after a bulk import or a large
+        purge; seen in the sweep benchmark)."""
+        return [(path or "id", "not in", self._avg_blocked_ids())]
+
+    @api.model
+    def _avg_blocked_ids(self):
+        """Ids of the persons under a legal hold, a restriction or an open request."""
+        held = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(["|", ("avg_legal_hold", "=", True), ("avg_restricted", "=", True)])
+        )
+        requests = (
+            self.env["avg.request"]
+            .sudo()
+            .search_fetch(
+                [("state", "in", AVG_OPEN_REQUEST_STATES), ("partner_id", "!=", False)],
+                ["partner_id"],
+            )
+        )
+        return sorted(set(held.ids) | set(requests.partner_id.ids))
 
     def _avg_retention_blockers(self, request=None):
         """Reasons (translated) why this person's data cannot be erased now.
@@ -253,7 +273,23 @@ class ResPartner(models.Model):
         hold or restriction stands. Works on many persons at once.
         """
         partners = self.exists().sudo()
-        for partner in partners:
+        # Who may be blocked, for all at once; the reasons only for those.
+        open_requests = (
+            self.env["avg.request"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "in", partners.ids),
+                    ("state", "in", AVG_OPEN_REQUEST_STATES),
+                    ("id", "!=", request.id if request else False),
+                ]
+            )
+        )
+        suspects = partners & (
+            partners.filtered(lambda p: p.avg_legal_hold or p.avg_restricted)
+            | open_requests.partner_id
+        )
+        for partner in suspects:
             blockers = partner._avg_retention_blockers(request=request)
             if blockers:
                 raise UserError(
@@ -298,7 +334,6 @@ class ResPartner(models.Model):
         for model, fname, delete in owned:
             if model not in env:
                 continue
-            records = env[model].sudo().search([(fname, "in", ids)])
             for partner, count in (
                 env[model]
                 .sudo()
@@ -306,7 +341,7 @@ class ResPartner(models.Model):
             ):
                 counts[partner.id][model] = count
             if delete:
-                records.unlink()
+                env[model].sudo().search([(fname, "in", ids)]).unlink()
         for pid, count in env["avg.request"]._avg_anonymise_for(ids).items():
             counts[pid]["avg.request (anonymised)"] = count
         breaches = env["avg.breach"].sudo().search([("subject_partner_ids", "in", ids)])

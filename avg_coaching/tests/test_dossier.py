@@ -1,6 +1,6 @@
 from freezegun import freeze_time
 
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
 from .common import AvgCoachingCase
@@ -147,3 +147,46 @@ class TestDossier(AvgCoachingCase):
             self.env["coaching.dossier"].with_user(self.coach).create(
                 {"coach_id": self.coach.id}
             )
+
+    def test_deleting_a_dossier_takes_its_sessions_and_what_hangs_from_them(self):
+        """Sessions go in one statement, with what the ORM's unlink would remove."""
+        session2 = self.env["coaching.session"].create(
+            {"dossier_id": self.dossier.id, "date": "2026-01-17"}
+        )
+        other = self.env["coaching.session"].create(
+            {"dossier_id": self.dossier2.id, "date": "2026-01-17"}
+        )
+        xmlid = self.env["ir.model.data"].create(
+            {
+                "module": "__test__",
+                "name": "avg_session_xmlid",
+                "model": "coaching.session",
+                "res_id": self.session.id,
+            }
+        )
+        attachment = self.env["ir.attachment"].create(
+            {
+                "name": "verslag.txt",
+                "raw": b"x",
+                "res_model": "coaching.session",
+                "res_id": session2.id,
+            }
+        )
+        default = self.env["ir.default"].create(
+            {
+                "field_id": self.env["ir.model.fields"]
+                ._get("coaching.protected.document.wizard", "session_id")
+                .id,
+                "json_value": str(self.session.id),
+            }
+        )
+        self.assertEqual(self.dossier.session_count, 2)
+        with self.assertRaises(AccessError):
+            self.dossier.with_user(self.bookkeeper).unlink()
+        self.assertTrue(self.session.exists())
+        self.dossier.unlink()
+        self.assertFalse((self.session | session2).exists())
+        for record in (xmlid, attachment, default):
+            self.assertFalse(record.exists(), record._name)
+        self.assertTrue(other.exists())
+        self.assertEqual(self.dossier2.session_count, 1)
