@@ -8,20 +8,11 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
+from ..models.avg_processor_agreement import ART28_CLAUSES
 from .common import PRIVACY, AvgCoachingCase
 
-CLAUSES = dict.fromkeys(
-    (
-        "clause_instructions",
-        "clause_confidentiality",
-        "clause_security",
-        "clause_subprocessors",
-        "clause_assistance",
-        "clause_deletion",
-        "clause_audits",
-    ),
-    True,
-)
+# A complete agreement: every clause art. 28(3) requires ticked.
+CLAUSES = dict.fromkeys(ART28_CLAUSES, True)
 ACTIVITY_DELETE = "avg_coaching.mail_activity_type_zkm_deletion"
 ACTIVITY_OVERDUE = "avg_coaching.mail_activity_type_zkm_deletion_overdue"
 
