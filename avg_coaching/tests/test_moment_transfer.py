@@ -82,6 +82,20 @@ class TransferCase(AvgCoachingCase):
             ]
         )
 
+    def _copy_attachment(self, transfer):
+        """The stored (encrypted) export copy of a transfer."""
+        return (
+            self.env["ir.attachment"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", transfer._name),
+                    ("res_id", "=", transfer.id),
+                    ("res_field", "=", "export_data_enc"),
+                ]
+            )
+        )
+
     def assertRefused(self, transfer, regex, error=UserError):
         with (
             self.assertRaisesRegex(error, regex),
@@ -135,17 +149,7 @@ class TestMomentExport(TransferCase):
 
     def test_copy_encrypted_at_rest(self):
         transfer = self._export()
-        attachment = (
-            self.env["ir.attachment"]
-            .sudo()
-            .search(
-                [
-                    ("res_model", "=", transfer._name),
-                    ("res_id", "=", transfer.id),
-                    ("res_field", "=", "export_data_enc"),
-                ]
-            )
-        )
+        attachment = self._copy_attachment(transfer)
         self.assertEqual(len(attachment), 1)
         raw = attachment.raw
         self.assertNotIn(b"strand", raw)
@@ -353,17 +357,7 @@ class TestMomentTransferDeletion(TransferCase):
         self.assertEqual(str(transfer.copy_purged_date), "2026-04-02")
         self.assertFalse(transfer.sudo().export_data_enc)
         self.assertFalse(transfer.with_user(self.coach).export_file)
-        self.assertFalse(
-            self.env["ir.attachment"]
-            .sudo()
-            .search(
-                [
-                    ("res_model", "=", transfer._name),
-                    ("res_id", "=", transfer.id),
-                    ("res_field", "=", "export_data_enc"),
-                ]
-            )
-        )
+        self.assertFalse(self._copy_attachment(transfer))
         self.assertTrue(self.m1.exists(), "the dossier keeps its moments")
         reminder = self._activities(transfer, ACTIVITY_DELETE)
         self.assertEqual(len(reminder), 1)
@@ -518,17 +512,7 @@ class TestMomentRetention(TransferCase):
 
     def test_erasure_takes_moments_and_transfers(self):
         transfer = self._export()
-        attachment = (
-            self.env["ir.attachment"]
-            .sudo()
-            .search(
-                [
-                    ("res_model", "=", transfer._name),
-                    ("res_id", "=", transfer.id),
-                    ("res_field", "=", "export_data_enc"),
-                ]
-            )
-        )
+        attachment = self._copy_attachment(transfer)
         self.assertTrue(attachment)
         code = transfer.client_code
         self.client._avg_erase(reason="request")
