@@ -127,6 +127,7 @@ dbfilter = ^$2\$
 list_db = False
 without_demo = False
 avg_master_key_file = $3
+http_port = ${AVG_TEST_HTTP_PORT:-8069}
 CONF
 }
 
