@@ -1,8 +1,9 @@
 import logging
+from datetime import timedelta
 
 from werkzeug.urls import url_encode
 
-from odoo import _, http, tools
+from odoo import _, fields, http, tools
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import content_disposition, request
 
@@ -47,12 +48,37 @@ class AvgPrivacyPortal(CustomerPortal):
         return partner
 
     @http.route("/my/privacy", type="http", auth="user", website=True)
-    def avg_privacy_overview(self, **kw):
+    def avg_privacy_overview(self, log_from=None, log_to=None, **kw):
         partner = self._avg_subject()
         message = kw.get("message") if kw.get("message") in self._avg_messages else None
-        return self._avg_render_overview(partner, message=message)
+        return self._avg_render_overview(
+            partner, message=message, log_from=log_from, log_to=log_to
+        )
 
-    def _avg_render_overview(self, partner, message=None, error=None, post=None):
+    @staticmethod
+    def _avg_parse_day(value):
+        """A day from the period filter (YYYY-MM-DD), or None when absent or bad."""
+        try:
+            return fields.Date.to_date(value) if value else None
+        except (TypeError, ValueError):
+            return None
+
+    def _avg_access_log(self, partner, log_from, log_to):
+        """Her own access log entries in the period, oldest first (sudo() after
+        the subject check: they are hers)."""
+        domain = [("subject_id", "=", partner.id)]
+        day_from, day_to = self._avg_parse_day(log_from), self._avg_parse_day(log_to)
+        if day_from:
+            domain.append(("date", ">=", day_from))
+        if day_to:
+            domain.append(("date", "<", day_to + timedelta(days=1)))
+        entries = request.env["avg.access.log"].sudo().search(domain, order="date, id")
+        return entries, day_from, day_to
+
+    def _avg_render_overview(
+        self, partner, message=None, error=None, post=None, log_from=None, log_to=None
+    ):
+        access_log, day_from, day_to = self._avg_access_log(partner, log_from, log_to)
         values = self._prepare_portal_layout_values()
         values.update(
             {
@@ -71,6 +97,9 @@ class AvgPrivacyPortal(CustomerPortal):
                 "message": message,
                 "error": error,
                 "post": post or {},
+                "access_log": access_log,
+                "log_from": day_from and fields.Date.to_string(day_from),
+                "log_to": day_to and fields.Date.to_string(day_to),
             }
         )
         return request.render(

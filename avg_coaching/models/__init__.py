@@ -1,8 +1,11 @@
 from . import avg_bsn_guard
 from . import avg_data_key
+from . import avg_access_log
+from . import avg_access_gate
 from . import avg_deletion_log
 from . import avg_retention_policy
 from . import avg_encrypted_mixin
+from . import avg_content_chatter
 from . import avg_consent
 from . import avg_request
 from . import res_partner
@@ -23,3 +26,5 @@ from . import account_move
 from . import coaching_insurer_disclosure
 from . import coaching_client_secret
 from . import avg_request_throttle
+from . import ir_http
+from . import ir_binary

@@ -1,4 +1,5 @@
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo.exceptions import AccessError
 
 COACH = "avg_coaching.group_avg_coach"
 
@@ -6,17 +7,42 @@ COACH = "avg_coaching.group_avg_coach"
 class AccountMove(models.Model):
     _inherit = "account.move"
 
-    # Only the coach may follow an invoice back to its dossier: the bookkeeper
-    # works on the invoice without any access to dossiers (seed 004 §4).
+    # Only the dossier's own coach may follow an invoice back to its dossier: the
+    # link is not stored on the invoice (which every invoicing user reads) but
+    # found through the invoiced sessions, which the record rules show to their
+    # coach only. The bookkeeper has no access to the field at all (seed 004 §4).
     coaching_dossier_id = fields.Many2one(
         "coaching.dossier",
         string="Coaching dossier",
-        readonly=True,
-        copy=False,
-        index="btree_not_null",
-        ondelete="set null",
+        compute="_compute_coaching_dossier_id",
+        search="_search_coaching_dossier_id",
         groups=COACH,
     )
+
+    @api.depends_context("uid")
+    @api.depends("line_ids.coaching_session_ids")
+    def _compute_coaching_dossier_id(self):
+        # As the real user, whatever sudo() says: the sessions' record rules
+        # decide what she sees (the superuser, running crons, sees all).
+        if not (self.env.su or self.env.user.has_group(COACH)):
+            # Paths that skip the field's groups (export_data computes it).
+            raise AccessError(
+                _("Only the coach follows an invoice back to its dossier.")
+            )
+        sessions = self.env["coaching.session"]
+        if self.env.uid != SUPERUSER_ID:
+            sessions = sessions.sudo(False)
+        readable = sessions.has_access("read")
+        for move in self:
+            found = (
+                sessions.search([("invoice_line_id", "in", move.line_ids.ids)])
+                if readable and move.line_ids.ids
+                else sessions
+            )
+            move.coaching_dossier_id = found.dossier_id[:1]
+
+    def _search_coaching_dossier_id(self, operator, value):
+        return [("line_ids.coaching_session_ids.dossier_id", operator, value)]
 
     @api.model
     def _avg_due_invoice(self, policy, today, limit=None):

@@ -27,6 +27,9 @@ class _EncryptedMixin:
         res = super()._setup_attrs(model_class, name)
         self.storage = f"{name}_enc"
         self.depends = (self.storage,)
+        # Decrypted per user: what one user may read never reaches another's
+        # reads through the transaction's cache; each passes the read gate.
+        self._depends_context = ("uid",)
         # Unique per field: Odoo groups inverse calls by this value, and each
         # encrypted field must be written back on its own.
         self.inverse = f"avg-encrypted:{name}"
@@ -88,6 +91,8 @@ class AvgEncryptedMixin(models.AbstractModel):
     _description = "Encryption at rest of dossier content"
 
     _avg_subject_field = "client_id"
+    # How the access log names this content (avg.access.log's kind).
+    _avg_access_kind = "dossier"
     # Restriction of processing (art. 18) freezes this content until it is lifted.
     _avg_frozen_when_restricted = True
 
@@ -152,9 +157,26 @@ class AvgEncryptedMixin(models.AbstractModel):
             key = keys.get(subject.id, "missing")
             record.avg_key_state = "ok" if isinstance(key, bytes) else key
 
+    def _avg_gate_role(self, uid):
+        """('coach', False) when ``uid`` reads this record as its coach: the
+        dossier's coach for a dossier and what belongs to it, else the coach of
+        one of the client's dossiers. None otherwise (the read gate then looks
+        for another reason)."""
+        self.ensure_one()
+        coach_field = self._fields.get("coach_id")
+        if coach_field is not None and coach_field.comodel_name == "res.users":
+            return ("coach", False) if self.sudo().coach_id.id == uid else None
+        subject = self.sudo()[self._avg_subject_field]
+        if uid in self.env["avg.access.gate"]._avg_coaches_of(subject):
+            return "coach", False
+        return None
+
     def _compute_avg_encrypted(self):
         # Bulk reads and writes of the record cache: this runs for every record a
         # list, form or export shows, so per-record field access would dominate.
+        # First the one read gate: may this user read this content now? (It looks
+        # at the real user, whatever sudo() says, and logs the read.)
+        self.env["avg.access.gate"]._avg_authorize(self.exists())
         enc_fields = self._avg_encrypted_fields()
         subject_field = self._fields[self._avg_subject_field]
         cache = self.env.cache

@@ -359,23 +359,3 @@ class AvgProcessingRecipient(models.Model):
                 recipient.agreement_status = "not_required"
             else:
                 recipient.agreement_status = "valid" if agreement else "missing"
-
-
-class ReportAvgRegister(models.AbstractModel):
-    _name = "report.avg_coaching.report_avg_register"
-    _description = "Processing register report"
-
-    @api.model
-    def _get_report_values(self, docids, data=None):
-        docs = self.env["avg.processing.activity"].browse(docids)
-        company = docs[:1].company_id or self.env.company
-        domain = [("company_id", "=", company.id)]
-        return {
-            "doc_ids": docids,
-            "doc_model": "avg.processing.activity",
-            "docs": docs,
-            "agreements": self.env["avg.processor.agreement"].search(domain),
-            "breaches": self.env["avg.breach"].search(domain),
-            "fingerprint": docs._avg_register_fingerprint(company)[0],
-            "today": fields.Date.to_string(fields.Date.context_today(self)),
-        }

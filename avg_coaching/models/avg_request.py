@@ -58,6 +58,7 @@ class AvgRequest(models.Model):
         "mail.activity.mixin",
         "avg.encrypted.mixin",
     ]
+    _avg_access_kind = "id_copy"
     _order = "date_received desc, id desc"
     _avg_subject_field = "partner_id"
     # A restricted client's requests (to lift it, among others) go on.
@@ -320,7 +321,7 @@ class AvgRequest(models.Model):
                 raise UserError(
                     _("Record how the identity was verified before confirming it.")
                 )
-            if request.identity_method == "id_copy" and not request.id_copy:
+            if request.identity_method == "id_copy" and not request.sudo().id_copy_enc:
                 raise UserError(
                     _(
                         "Upload the copy of the identity document you checked, or "
@@ -502,6 +503,32 @@ class AvgRequest(models.Model):
         )
         return True
 
+    def action_print_access_export(self):
+        """Everything held about the requester, printed by whoever carries out
+        her access or portability request: the read gate lets the privacy
+        manager read it for this request only, and logs it under its reference."""
+        self.ensure_one()
+        self._avg_check_state(("verified", "in_progress"))
+        if self.request_type not in ("access", "portability") or not self.partner_id:
+            raise UserError(
+                _(
+                    "Only an access or portability request of a known contact has "
+                    "an access export. Link the request to the contact first."
+                )
+            )
+        report = self.env.ref("avg_coaching.avg_access_export_report_action")
+        return report.with_context(avg_access_request_id=self.id).report_action(
+            self.partner_id, config=False
+        )
+
+    def _avg_gate_role(self, uid):
+        """The copy of an identity document is read by whoever handles the
+        request (its record rules decide who that is), while it is open."""
+        self.ensure_one()
+        if self.state in OPEN_STATES and self.with_user(uid).has_access("read"):
+            return "verification", self.name
+        return None
+
     def _avg_carry_out_access(self):
         partner = self._avg_subject()
         dossier = (
@@ -571,7 +598,8 @@ class AvgRequest(models.Model):
         self._avg_send(message)
 
     def _avg_delete_id_copy(self, why):
-        for request in self.filtered("id_copy"):
+        # Whether there is a copy, without decrypting (and so reading) it.
+        for request in self.filtered(lambda r: r.sudo().id_copy_enc):
             request.write({"id_copy": False, "id_copy_name": False})
             request.message_post(
                 body=_(

@@ -37,6 +37,7 @@ class AvgRetentionPolicy(models.Model):
             ("special_withdrawn", "Special-category data after withdrawn consent"),
             ("moment", "ZKM personal moments after the trajectory"),
             ("zkm_transfer", "ZKM transfer copies"),
+            ("access_log", "Access log of dossier content"),
         ],
         string="Handler",
         required=True,

@@ -27,8 +27,9 @@ class AvgSubjectData(models.AbstractModel):
     """The one collector of everything the practice holds about a person.
 
     Used by the portal overview, the access export (art. 15) and the portability
-    export (art. 20). It reads with sudo(): callers check first that the person
-    asking is the data subject (or the coach / privacy manager).
+    export (art. 20). It reads with sudo(), after the one read gate said that the
+    real user may read everything about this person (she herself, her coach, or
+    the privacy manager carrying out her access request), and the gate logs it.
     """
 
     _name = "avg.subject.data"
@@ -41,6 +42,16 @@ class AvgSubjectData(models.AbstractModel):
         sessions come with their date and duration only (their notes are neither
         fetched nor decrypted) and the list of every Odoo record that refers to
         her is left out. The exports use the whole."""
+        action = self.env.context.get("avg_access_action") or (
+            "read" if brief else "export"
+        )
+        self.env["avg.access.gate"]._avg_authorize_subject(partner, action)
+        return self.with_context(avg_access_action=action)._avg_collect_allowed(
+            partner, brief
+        )
+
+    @api.model
+    def _avg_collect_allowed(self, partner, brief):
         partner = partner.sudo().with_context(active_test=False)
         dossiers = (
             self.env["coaching.dossier"].sudo().search([("client_id", "=", partner.id)])
@@ -150,6 +161,7 @@ class AvgSubjectData(models.AbstractModel):
                 .search([("partner_id", "=", partner.id)])
             ],
             "records": [] if brief else self._avg_references(partner),
+            "access_log": [] if brief else self._avg_access_log(partner),
             "information": self._avg_information(),
         }
 
@@ -250,6 +262,37 @@ class AvgSubjectData(models.AbstractModel):
                 for transfer in dossier.moment_transfer_ids.filtered("export_date")
             ],
         }
+
+    @api.model
+    def _avg_access_log(self, partner, date_from=None, date_to=None):
+        """Who read, printed, exported or downloaded her dossier content, and
+        when (NEN 7513), oldest first. Only to be shown to her or on her behalf."""
+        domain = [("subject_id", "=", partner.id)]
+        if date_from:
+            domain.append(("date", ">=", date_from))
+        if date_to:
+            domain.append(("date", "<", date_to))
+        entries = self.env["avg.access.log"].sudo().search(domain, order="date, id")
+        labels = {
+            name: dict(
+                self.env["avg.access.log"]
+                ._fields[name]
+                ._description_selection(self.env)
+            )
+            for name in ("kind", "action", "purpose")
+        }
+        return [
+            {
+                "date": fields.Datetime.to_string(entry.date),
+                "who": entry.user_id.name,
+                "what": labels["kind"][entry.kind],
+                "records": entry.record_count,
+                "action": labels["action"][entry.action],
+                "purpose": labels["purpose"][entry.purpose],
+                "reference": entry.purpose_ref or None,
+            }
+            for entry in entries
+        ]
 
     @api.model
     def _avg_controller(self):

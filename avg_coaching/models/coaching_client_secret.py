@@ -25,6 +25,7 @@ class CoachingClientSecret(models.Model):
     _name = "coaching.client.secret"
     _description = "Document password agreed with a client"
     _inherit = ["avg.encrypted.mixin"]
+    _avg_access_kind = "password"
     _rec_name = "partner_id"
     _avg_subject_field = "partner_id"
 

@@ -8,6 +8,7 @@ class CoachingDocument(models.Model):
     _name = "coaching.document"
     _description = "Dossier document"
     _inherit = ["coaching.dossier.part", "avg.encrypted.mixin"]
+    _avg_access_kind = "document"
     _order = "date desc, id desc"
 
     name = fields.Char(string="Description", required=True)

@@ -18,6 +18,7 @@ class CoachingDossier(models.Model):
     _name = "coaching.dossier"
     _description = "Coaching dossier"
     _inherit = [
+        "avg.content.chatter",
         "mail.thread",
         "mail.activity.mixin",
         "avg.bsn.guard",
@@ -128,6 +129,10 @@ class CoachingDossier(models.Model):
     retention_reminder_date = fields.Date(readonly=True, copy=False)
     session_ids = fields.One2many("coaching.session", "dossier_id", string="Sessions")
     session_count = fields.Integer(compute="_compute_session_count")
+    avg_two_factor_off = fields.Boolean(
+        string="Two-factor login switched off",
+        compute="_compute_avg_two_factor_off",
+    )
     document_ids = fields.One2many(
         "coaching.document", "dossier_id", string="Documents"
     )
@@ -141,8 +146,11 @@ class CoachingDossier(models.Model):
         "coaching.moment.transfer", "dossier_id", string="ZKM transfers"
     )
 
-    invoice_ids = fields.One2many(
-        "account.move", "coaching_dossier_id", string="Invoices", readonly=True
+    invoice_ids = fields.Many2many(
+        "account.move",
+        string="Invoices",
+        compute="_compute_invoice_ids",
+        help="The invoices of this dossier's sessions.",
     )
     invoice_count = fields.Integer(compute="_compute_invoice_count")
     session_to_invoice_count = fields.Integer(
@@ -161,6 +169,17 @@ class CoachingDossier(models.Model):
             "The agreed retention term is at most 7 years (ZKM privacy rules).",
         ),
     ]
+
+    @api.depends_context("uid")
+    def _compute_avg_two_factor_off(self):
+        off = not self.env["avg.access.gate"]._avg_two_factor_required()
+        for dossier in self:
+            dossier.avg_two_factor_off = off
+
+    @api.depends("session_ids.invoice_line_id")
+    def _compute_invoice_ids(self):
+        for dossier in self:
+            dossier.invoice_ids = dossier.session_ids.invoice_line_id.move_id
 
     @api.depends("session_ids")
     def _compute_session_count(self):
@@ -521,7 +540,7 @@ class CoachingDossier(models.Model):
         self.ensure_one()
         self.check_access("write")
         notice = self.env["avg.information.notice"]._avg_send(self.client_id, self)
-        self.message_post(
+        self.with_context(avg_system_message=True).message_post(
             body=_(
                 "Privacy information sent to %(client)s (register version "
                 "%(version)s).",
@@ -569,7 +588,7 @@ class CoachingDossier(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account.action_move_out_invoice_type"
         )
-        action["domain"] = [("coaching_dossier_id", "=", self.id)]
+        action["domain"] = [("id", "in", self.invoice_ids.ids)]
         action["context"] = {"default_move_type": "out_invoice", "create": False}
         if len(self.invoice_ids) == 1:
             action["views"] = [(False, "form")]

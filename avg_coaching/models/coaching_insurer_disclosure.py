@@ -11,6 +11,7 @@ class CoachingInsurerDisclosure(models.Model):
     _name = "coaching.insurer.disclosure"
     _description = "Disclosure to a health insurer"
     _inherit = ["avg.bsn.guard", "avg.encrypted.mixin"]
+    _avg_access_kind = "insurer"
     _order = "date desc, id desc"
     _rec_name = "insurer_id"
 

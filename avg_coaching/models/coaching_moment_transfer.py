@@ -30,11 +30,13 @@ class CoachingMomentTransfer(models.Model):
     _name = "coaching.moment.transfer"
     _description = "Transfer of ZKM personal moments"
     _inherit = [
+        "avg.content.chatter",
         "coaching.dossier.part",
         "mail.thread",
         "mail.activity.mixin",
         "avg.encrypted.mixin",
     ]
+    _avg_access_kind = "transfer"
     _order = "id desc"
 
     state = fields.Selection(
@@ -78,8 +80,10 @@ class CoachingMomentTransfer(models.Model):
         "the moments were exported.",
     )
     export_date = fields.Datetime(string="Exported on", readonly=True, copy=False)
-    export_data = EncryptedBinary(string="Export (stored)", groups="base.group_system")
-    export_data_enc = fields.Binary(
+    export_content = EncryptedBinary(
+        string="Export (stored)", groups="base.group_system"
+    )
+    export_content_enc = fields.Binary(
         attachment=True, copy=False, groups="base.group_system"
     )
     export_file = fields.Binary(
@@ -140,10 +144,17 @@ class CoachingMomentTransfer(models.Model):
                 transfer.export_file = (
                     transfer.sudo()
                     .with_context(bin_size=self.env.context.get("bin_size"))
-                    .export_data
+                    .export_content
                 )
             else:
                 transfer.export_file = False
+
+    def _avg_context(self, field, subject_id):
+        # Stored before 18.0.1.1.0 as 'export_data' (which shadowed the ORM's
+        # export_data()): its ciphertexts stay bound to that name.
+        if field.name == "export_content":
+            return f"{self._name}.export_data.{subject_id}"
+        return super()._avg_context(field, subject_id)
 
     @api.depends("date_processed")
     def _compute_copy_due_date(self):
@@ -365,8 +376,8 @@ class CoachingMomentTransfer(models.Model):
             }
         )
         # Stored encrypted under the client's key; only the coach reads it back.
-        self.sudo().export_data = base64.b64encode(content)
-        self.message_post(
+        self.sudo().export_content = base64.b64encode(content)
+        self.with_context(avg_system_message=True).message_post(
             body=_(
                 "%(count)s moments exported for the ZKM Computer Service under "
                 "client code %(code)s (processor agreement: %(agreement)s).",
@@ -485,7 +496,7 @@ class CoachingMomentTransfer(models.Model):
         refs = log_model._avg_subject_refs(self.client_id)
         self.with_context(tracking_disable=True).write(
             {
-                "export_data_enc": False,
+                "export_content_enc": False,
                 "copy_purged_date": today,
                 "state": "awaiting_deletion",
             }

@@ -12,6 +12,7 @@ class CoachingSession(models.Model):
     _name = "coaching.session"
     _description = "Coaching session"
     _inherit = ["coaching.dossier.part", "avg.bsn.guard", "avg.encrypted.mixin"]
+    _avg_access_kind = "session"
     _order = "date desc, id desc"
 
     _avg_bsn_fields = ("notes", "observations", "report")

@@ -30,6 +30,21 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="avg_coaching.dossier_retention_years",
     )
 
+    avg_two_factor_optional = fields.Boolean(
+        string="Dossier content without two-factor login (demo only)",
+        config_parameter="avg_coaching.two_factor_optional",
+        help="Off (the default): coaches and privacy managers read dossier content "
+        "only after logging in with two-factor authentication. Switch it on only on "
+        "a demo database: every dossier then shows a warning.",
+    )
+    avg_idle_logout_minutes = fields.Integer(
+        string="Log out after (minutes without activity)",
+        config_parameter="avg_coaching.idle_logout_minutes",
+        default=30,
+        help="Coaches and privacy managers are logged out after this many minutes "
+        "without any request. 0 switches it off.",
+    )
+
     def set_values(self):
         before = self.env["coaching.dossier"]._avg_default_retention_years()
         res = super().set_values()

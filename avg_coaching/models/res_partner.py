@@ -3,7 +3,7 @@ import logging
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from odoo.addons.account.models.mail_message import bypass_token as audit_bypass_token
 
@@ -12,6 +12,10 @@ from .avg_request import OPEN_STATES as AVG_OPEN_REQUEST_STATES
 _logger = logging.getLogger(__name__)
 
 COACH_GROUPS = "avg_coaching.group_avg_coach,avg_coaching.group_avg_privacy_manager"
+# A group nobody is in: fields restricted to it are read by the system only.
+NOBODY = "avg_coaching.group_avg_nobody"
+# Shown per client to her coach only: field -> stored as f"{field}_stored".
+AVG_PRIVATE_FIELDS = ("coaching_birthdate", "coaching_employer", "avg_last_contact")
 
 
 class ResPartner(models.Model):
@@ -36,11 +40,25 @@ class ResPartner(models.Model):
         help="An organisation or person that commissions and pays for the coaching "
         "of a client (opdrachtgever).",
     )
+    # Contact data only the client's coach sees (and the privacy manager, and
+    # the client herself): kept in fields nobody reads but the system, shown
+    # through fields computed per user (see _compute_avg_private).
     coaching_birthdate = fields.Date(
         string="Date of birth",
+        compute="_compute_avg_private",
+        inverse="_inverse_avg_private",
+        search="_search_coaching_birthdate",
         groups=COACH_GROUPS,
     )
-    coaching_employer = fields.Char(string="Employer")
+    coaching_employer = fields.Char(
+        string="Employer",
+        compute="_compute_avg_private",
+        inverse="_inverse_avg_private",
+        search="_search_coaching_employer",
+        groups=COACH_GROUPS,
+    )
+    coaching_birthdate_stored = fields.Date(groups=NOBODY)
+    coaching_employer_stored = fields.Char(groups=NOBODY)
     coaching_dossier_ids = fields.One2many(
         "coaching.dossier",
         "client_id",
@@ -72,11 +90,15 @@ class ResPartner(models.Model):
     )
     avg_last_contact = fields.Date(
         string="Last contact",
-        default=fields.Date.context_today,
-        index=True,
+        compute="_compute_avg_private",
+        inverse="_inverse_avg_private",
+        search="_search_avg_last_contact",
         groups=COACH_GROUPS,
         help="For contacts that did not lead to a service: the retention term counts "
         "from this date.",
+    )
+    avg_last_contact_stored = fields.Date(
+        default=fields.Date.context_today, index=True, groups=NOBODY
     )
     avg_relation_end = fields.Date(
         string="Client relationship ended",
@@ -110,11 +132,79 @@ class ResPartner(models.Model):
         for partner in self:
             partner.coaching_dossier_count = counts.get(partner.id, 0)
 
-    @api.constrains("coaching_birthdate")
+    @api.depends(*(f"{name}_stored" for name in AVG_PRIVATE_FIELDS))
+    @api.depends_context("uid")
+    def _compute_avg_private(self):
+        """Per record, per user: the stored value for whom may see it, else
+        nothing. Field groups already keep out everyone but coaches and the
+        privacy manager; among coaches only the client's own coach sees them (or
+        any coach while the contact has no dossier yet). The system reads them
+        with sudo()."""
+        user = self.env.user
+        self._avg_check_private_access()
+        see_all = self.env.su or user.has_group(
+            "avg_coaching.group_avg_privacy_manager"
+        )
+        gate = self.env["avg.access.gate"]
+        for partner in self:
+            stored = partner.sudo()
+            coaches = gate._avg_coaches_of(partner) if partner.id else set()
+            visible = (
+                see_all
+                or user.partner_id == partner
+                or not coaches
+                or self.env.uid in coaches
+            )
+            for name in AVG_PRIVATE_FIELDS:
+                partner[name] = stored[f"{name}_stored"] if visible else False
+
+    def _avg_check_private_access(self):
+        # Paths that skip a field's groups (export_data computes it) meet this.
+        if not self.env.su and not self.env.user.has_groups(COACH_GROUPS):
+            raise AccessError(
+                _(
+                    "Only the client's coach and the privacy manager see a client's "
+                    "date of birth, employer and last contact."
+                )
+            )
+
+    def _search_coaching_birthdate(self, operator, value):
+        return self._avg_search_private("coaching_birthdate", operator, value)
+
+    def _search_coaching_employer(self, operator, value):
+        return self._avg_search_private("coaching_employer", operator, value)
+
+    def _search_avg_last_contact(self, operator, value):
+        return self._avg_search_private("avg_last_contact", operator, value)
+
+    def _avg_search_private(self, name, operator, value):
+        """Search on what the user may see: all for the privacy manager; for a
+        coach, her own clients and contacts that are nobody's client yet."""
+        self._avg_check_private_access()
+        domain = [(f"{name}_stored", operator, value)]
+        if not (
+            self.env.su
+            or self.env.user.has_group("avg_coaching.group_avg_privacy_manager")
+        ):
+            domain += [
+                "|",
+                ("coaching_dossier_ids", "=", False),
+                ("coaching_dossier_ids.coach_id", "=", self.env.uid),
+            ]
+        found = self.sudo().with_context(active_test=False)._search(domain)
+        return [("id", "in", found)]
+
+    def _inverse_avg_private(self):
+        for partner in self:
+            partner.sudo().write(
+                {f"{name}_stored": partner[name] for name in AVG_PRIVATE_FIELDS}
+            )
+
+    @api.constrains("coaching_birthdate_stored")
     def _check_coaching_birthdate(self):
         today = fields.Date.context_today(self)
         for partner in self:
-            birthdate = partner.coaching_birthdate
+            birthdate = partner.sudo().coaching_birthdate_stored
             if birthdate and not (
                 today - relativedelta(years=120) <= birthdate <= today
             ):
@@ -129,7 +219,7 @@ class ResPartner(models.Model):
     def _avg_age_on(self, day):
         """Age in whole years on ``day``, or None when the birth date is unknown."""
         self.ensure_one()
-        birthdate = self.sudo().coaching_birthdate
+        birthdate = self.sudo().coaching_birthdate_stored
         if not birthdate or not day:
             return None
         return relativedelta(day, birthdate).years
@@ -225,7 +315,7 @@ class ResPartner(models.Model):
             [
                 ("is_coaching_client", "=", True),
                 ("avg_erased_date", "=", False),
-                ("avg_last_contact", "<=", policy._avg_cutoff(today)),
+                ("avg_last_contact_stored", "<=", policy._avg_cutoff(today)),
                 ("coaching_dossier_ids", "=", False),
                 ("user_ids", "not any", [("share", "=", False)]),
                 *self._avg_block_domain(),
@@ -509,13 +599,13 @@ class ResPartner(models.Model):
             "website": False,
             "function": False,
             "comment": False,
-            "coaching_birthdate": False,
-            "coaching_employer": False,
+            "coaching_birthdate_stored": False,
+            "coaching_employer_stored": False,
             "image_1920": False,
             "title": False,
             "category_id": [(5, 0, 0)],
             "is_coaching_client": False,
-            "avg_last_contact": False,
+            "avg_last_contact_stored": False,
             "active": False,
         }
         if not keep_invoice_data:

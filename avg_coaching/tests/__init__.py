@@ -15,3 +15,9 @@ from . import test_web_client
 from . import test_moments
 from . import test_moment_transfer
 from . import test_moments_portal
+from . import test_requests
+from . import test_public_request
+from . import test_portal_requests
+from . import test_portal_tour
+from . import test_access_matrix
+from . import test_access_log

@@ -23,7 +23,14 @@ class AvgCoachingCase(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=False))
+        # The test reads stored content back the way maintenance does in the
+        # shell: as the superuser naming its purpose (the read gate allows and
+        # logs it). Every refusal is tested as the user concerned (with_user).
+        cls.env = cls.env(
+            context=dict(
+                cls.env.context, tracking_disable=False, avg_access_system="maintenance"
+            )
+        )
         cls.coach = new_test_user(cls.env, "t_coach", groups=f"base.group_user,{COACH}")
         cls.coach2 = new_test_user(
             cls.env, "t_coach2", groups=f"base.group_user,{COACH}"

@@ -91,7 +91,7 @@ class TransferCase(AvgCoachingCase):
                 [
                     ("res_model", "=", transfer._name),
                     ("res_id", "=", transfer.id),
-                    ("res_field", "=", "export_data_enc"),
+                    ("res_field", "=", "export_content_enc"),
                 ]
             )
         )
@@ -106,7 +106,7 @@ class TransferCase(AvgCoachingCase):
         transfer.invalidate_recordset()
         self.assertEqual(transfer.state, "draft")
         self.assertFalse(transfer.client_code)
-        self.assertFalse(transfer.sudo().export_data_enc)
+        self.assertFalse(transfer.sudo().export_content_enc)
 
 
 @tagged("post_install", "-at_install")
@@ -351,11 +351,11 @@ class TestMomentTransferDeletion(TransferCase):
         # Four weeks (the policy's default) after processing, not a day earlier.
         self._run(self.purge_cron, "2026-04-01")
         self.assertEqual(transfer.state, "processed")
-        self.assertTrue(transfer.sudo().export_data_enc)
+        self.assertTrue(transfer.sudo().export_content_enc)
         self._run(self.purge_cron, "2026-04-02")
         self.assertEqual(transfer.state, "awaiting_deletion")
         self.assertEqual(str(transfer.copy_purged_date), "2026-04-02")
-        self.assertFalse(transfer.sudo().export_data_enc)
+        self.assertFalse(transfer.sudo().export_content_enc)
         self.assertFalse(transfer.with_user(self.coach).export_file)
         self.assertFalse(self._copy_attachment(transfer))
         self.assertTrue(self.m1.exists(), "the dossier keeps its moments")

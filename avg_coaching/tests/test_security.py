@@ -90,6 +90,8 @@ class TestSecurity(AvgCoachingCase):
         # Coach-only partner fields are refused as data, not only hidden in the view.
         for fname in (
             "coaching_birthdate",
+            "coaching_employer",
+            "avg_last_contact",
             "coaching_dossier_ids",
             "coaching_dossier_count",
         ):
@@ -113,7 +115,9 @@ class TestSecurity(AvgCoachingCase):
         )
         self.assertNotIn('name="coaching_birthdate"', arch)
         self.assertNotIn('name="coaching_dossier_ids"', arch)
-        self.assertIn('name="coaching_employer"', arch)
+        # The employer is the client's coach's to know (issue 12), not the
+        # bookkeeper's.
+        self.assertNotIn('name="coaching_employer"', arch)
         invoice = (
             self.env["account.move"]
             .with_user(self.bookkeeper)

@@ -178,7 +178,6 @@ class CoachingInvoiceWizard(models.TransientModel):
                     "partner_id": partner.id,
                     "invoice_date": self.invoice_date,
                     "invoice_origin": dossier.name,
-                    "coaching_dossier_id": dossier.id,
                     "invoice_line_ids": [
                         Command.create(
                             {

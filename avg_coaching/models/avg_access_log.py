@@ -1,0 +1,413 @@
+import hashlib
+import hmac
+import json
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.http import request
+from odoo.tools import SQL
+
+from ..services import crypto
+
+_logger = logging.getLogger(__name__)
+
+# Advisory-lock key of the sealer: one process extends the chain at a time.
+SEAL_LOCK = (4243, 1)
+# Set (SET LOCAL) only by the retention purge of the log: without it the database
+# refuses to delete an entry, whoever asks.
+PURGE_SETTING = "avg_coaching.access_log_purge"
+
+ACTIONS = [
+    ("read", "Read"),
+    ("print", "Print"),
+    ("export", "Export"),
+    ("download", "Download"),
+]
+KINDS = [
+    ("dossier", "Dossier"),
+    ("session", "Session"),
+    ("moment", "Personal moment"),
+    ("document", "Document"),
+    ("special", "Special-category data"),
+    ("transfer", "ZKM transfer"),
+    ("insurer", "Disclosure to an insurer"),
+    ("password", "Document password"),
+    ("id_copy", "Copy of an identity document"),
+    ("export", "Everything held (access export)"),
+]
+PURPOSES = [
+    ("coach", "The client's coach"),
+    ("client", "The client herself"),
+    ("request", "Carrying out her data-subject request"),
+    ("verification", "Verifying the identity of a requester"),
+    ("system", "The system"),
+]
+# The columns an entry's seal covers, in this order.
+SEALED_COLUMNS = (
+    "id",
+    "date",
+    "user_id",
+    "subject_id",
+    "res_model",
+    "res_ids",
+    "kind",
+    "action",
+    "purpose",
+    "purpose_ref",
+    "origin",
+)
+
+
+class AvgAccessLog(models.Model):
+    """Who read, printed, exported or downloaded which client's dossier content,
+    when and for what (NEN 7513:2018).
+
+    Append-only: the ORM refuses every change and deletion, for the administrator
+    too, and a database trigger refuses them to SQL as well (except the retention
+    purge of entries past their term). Tamper-evident: entries are sealed in a
+    chain, each seal an HMAC (under a key derived from the master key, which is not
+    in the database) over the entry and the previous seal. Entries are written in
+    the transaction of the read (a read whose entry cannot be written fails with
+    it) and sealed right after its commit, by one sealer at a time.
+    """
+
+    _name = "avg.access.log"
+    _description = "Access log of dossier content"
+    _order = "date desc, id desc"
+    _rec_name = "date"
+    _log_access = False
+
+    date = fields.Datetime(required=True, readonly=True, index=True)
+    user_id = fields.Many2one(
+        "res.users",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="restrict",
+    )
+    subject_id = fields.Integer(
+        string="Client id", required=True, readonly=True, index=True
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Client",
+        readonly=True,
+        index=True,
+        ondelete="set null",
+        help="Empty once the client has been erased; the entry keeps her former id.",
+    )
+    res_model = fields.Char(string="Model", readonly=True)
+    res_ids = fields.Char(string="Records", readonly=True)
+    record_count = fields.Integer(string="Number of records", readonly=True)
+    kind = fields.Selection(KINDS, string="What", required=True, readonly=True)
+    action = fields.Selection(ACTIONS, required=True, readonly=True)
+    purpose = fields.Selection(
+        PURPOSES, string="On behalf of / purpose", required=True, readonly=True
+    )
+    purpose_ref = fields.Char(string="Reference", readonly=True)
+    origin = fields.Char(
+        readonly=True,
+        help="Where the read came from: the network address or the server.",
+    )
+    chain_seq = fields.Integer(string="Chain position", readonly=True, index=True)
+    prev_seal = fields.Char(string="Previous seal", readonly=True)
+    seal = fields.Char(readonly=True)
+
+    _sql_constraints = [
+        ("chain_seq_uniq", "unique(chain_seq)", "Two entries cannot share a place."),
+    ]
+
+    def init(self):
+        # The database itself keeps the log append-only: an entry's columns never
+        # change, except its seal being set once; it is deleted only by the
+        # retention purge (which sets PURGE_SETTING for its own transaction).
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE OR REPLACE FUNCTION avg_access_log_guard() RETURNS trigger AS $$
+                BEGIN
+                    IF TG_OP = 'DELETE' THEN
+                        IF coalesce(current_setting(%(setting)s, true), '') = 'on' THEN
+                            RETURN OLD;
+                        END IF;
+                        RAISE EXCEPTION 'avg_access_log is append-only';
+                    END IF;
+                    -- what an entry says never changes
+                    IF (NEW.id, NEW.date, NEW.user_id, NEW.subject_id, NEW.res_model,
+                        NEW.res_ids, NEW.record_count, NEW.kind, NEW.action,
+                        NEW.purpose, NEW.purpose_ref, NEW.origin)
+                       IS DISTINCT FROM
+                       (OLD.id, OLD.date, OLD.user_id, OLD.subject_id, OLD.res_model,
+                        OLD.res_ids, OLD.record_count, OLD.kind, OLD.action,
+                        OLD.purpose, OLD.purpose_ref, OLD.origin) THEN
+                        RAISE EXCEPTION 'avg_access_log is append-only';
+                    END IF;
+                    -- its seal is set once
+                    IF OLD.seal IS NOT NULL
+                       AND (NEW.seal, NEW.chain_seq, NEW.prev_seal) IS DISTINCT FROM
+                           (OLD.seal, OLD.chain_seq, OLD.prev_seal) THEN
+                        RAISE EXCEPTION 'avg_access_log is append-only';
+                    END IF;
+                    -- the link to the contact only goes (the contact was erased);
+                    -- the entry keeps her former id
+                    IF NEW.partner_id IS NOT NULL
+                       AND NEW.partner_id IS DISTINCT FROM OLD.partner_id THEN
+                        RAISE EXCEPTION 'avg_access_log is append-only';
+                    END IF;
+                    RETURN NEW;
+                END;
+                $$ LANGUAGE plpgsql;
+                DROP TRIGGER IF EXISTS avg_access_log_guard ON avg_access_log;
+                CREATE TRIGGER avg_access_log_guard
+                    BEFORE UPDATE OR DELETE ON avg_access_log
+                    FOR EACH ROW EXECUTE FUNCTION avg_access_log_guard();
+                """,
+                setting=PURGE_SETTING,
+            )
+        )
+
+    # ------------------------------------------------------------------ ORM
+    @api.model_create_multi
+    def create(self, vals_list):  # pylint: disable=method-required-super
+        raise UserError(
+            _(
+                "Access log entries are written by the system when dossier content "
+                "is read; they cannot be made by hand."
+            )
+        )
+
+    def write(self, vals):  # pylint: disable=method-required-super
+        raise UserError(
+            _(
+                "The access log is append-only: an entry cannot be changed, not even "
+                "by the administrator."
+            )
+        )
+
+    def unlink(self):  # pylint: disable=method-required-super
+        raise UserError(
+            _(
+                "The access log is append-only: entries are deleted only by the "
+                "retention policy 'Access log of dossier content' when their term "
+                "has passed."
+            )
+        )
+
+    def copy(self, default=None):  # pylint: disable=method-required-super
+        raise UserError(_("Access log entries cannot be duplicated."))
+
+    # ------------------------------------------------------------------ append
+    @api.model
+    def _avg_append(self, entries):
+        """Write ``entries`` (dicts: subject_id, res_model, res_ids, kind, action,
+        purpose, purpose_ref) in the current transaction, once per transaction
+        for the same user, records, action and purpose; seal them after commit."""
+        seen = self.env.cr.precommit.data.setdefault("avg.access.log.seen", set())
+        origin = self._avg_origin()
+        now = fields.Datetime.now()
+        rows = []
+        for entry in entries:
+            key = (
+                self.env.uid,
+                entry["res_model"],
+                entry["res_ids"],
+                entry["action"],
+                entry["purpose"],
+                entry.get("purpose_ref") or "",
+            )
+            if key in seen:
+                continue
+            seen.add(key)
+            ids = entry["res_ids"]
+            rows.append(
+                SQL(
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    now,
+                    self.env.uid,
+                    entry["subject_id"],
+                    entry["res_model"],
+                    ",".join(map(str, ids)),
+                    len(ids),
+                    entry["kind"],
+                    entry["action"],
+                    entry["purpose"],
+                    entry.get("purpose_ref") or None,
+                    origin,
+                )
+            )
+        if not rows:
+            return
+        # Plain SQL: the ORM's create is closed to everyone. A partner that no
+        # longer exists (or not yet for this cursor) keeps only its id.
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO avg_access_log
+                    (date, user_id, subject_id, partner_id, res_model, res_ids,
+                     record_count, kind, action, purpose, purpose_ref, origin)
+                SELECT v.date, v.user_id, v.subject_id, p.id, v.res_model,
+                       v.res_ids, v.record_count, v.kind, v.action, v.purpose,
+                       v.purpose_ref, v.origin
+                  FROM (VALUES %s) AS v(date, user_id, subject_id, res_model,
+                        res_ids, record_count, kind, action, purpose, purpose_ref,
+                        origin)
+                  LEFT JOIN res_partner p ON p.id = v.subject_id
+                """,
+                SQL(", ").join(rows),
+            )
+        )
+        if "avg.access.log.seal" not in self.env.cr.postcommit.data:
+            self.env.cr.postcommit.data["avg.access.log.seal"] = True
+            self.env.cr.postcommit.add(self._avg_seal_pending_after_commit)
+
+    @api.model
+    def _avg_origin(self):
+        if request and request.httprequest:
+            return request.httprequest.remote_addr or "web"
+        return "server"
+
+    # ------------------------------------------------------------------ seal
+    def _avg_seal_pending_after_commit(self):
+        try:
+            self._avg_seal_pending()
+        except Exception as exc:  # noqa: BLE001 - the next commit or the cron seals
+            _logger.warning("Sealing the access log failed (%s); retried later", exc)
+
+    @api.model
+    def _avg_seal_key(self):
+        master = self.env["avg.data.key"]._avg_current_master()
+        return crypto.derive_key(master, "access-log-seal")
+
+    @api.model
+    def _avg_seal_value(self, key, prev_seal, chain_seq, row):
+        payload = json.dumps(
+            [prev_seal or "", chain_seq] + [row[col] for col in SEALED_COLUMNS],
+            default=str,
+            separators=(",", ":"),
+        )
+        return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+
+    @api.model
+    def _avg_seal_pending(self):
+        """Seal every committed entry that has no seal yet, in a transaction of
+        its own that starts after the sealer's lock is taken (so it sees every
+        seal committed before). Returns how many were sealed."""
+        key = self._avg_seal_key()
+        with self.env.registry.cursor() as cr:
+            cr.execute("SELECT pg_advisory_lock(%s, %s)", SEAL_LOCK)
+            try:
+                # End the transaction that took the lock: the next one reads a
+                # snapshot taken while the lock is already ours.
+                cr.commit()  # pylint: disable=invalid-commit
+                cr.execute(
+                    "SELECT chain_seq, seal FROM avg_access_log "
+                    "WHERE seal IS NOT NULL ORDER BY chain_seq DESC LIMIT 1"
+                )
+                head = cr.fetchone() or (0, "")
+                seq, prev = head
+                cr.execute(
+                    SQL(
+                        "SELECT %s FROM avg_access_log WHERE seal IS NULL ORDER BY id",
+                        SQL(", ").join(SQL.identifier(c) for c in SEALED_COLUMNS),
+                    )
+                )
+                rows = cr.dictfetchall()
+                for row in rows:
+                    seq += 1
+                    seal = self._avg_seal_value(key, prev, seq, row)
+                    cr.execute(
+                        "UPDATE avg_access_log SET chain_seq = %s, prev_seal = %s, "
+                        "seal = %s WHERE id = %s",
+                        [seq, prev or None, seal, row["id"]],
+                    )
+                    prev = seal
+                # The sealer's own cursor: its seals stand on their own.
+                cr.commit()  # pylint: disable=invalid-commit
+            finally:
+                cr.execute("SELECT pg_advisory_unlock(%s, %s)", SEAL_LOCK)
+                cr.commit()  # pylint: disable=invalid-commit
+        return len(rows)
+
+    @api.model
+    def _avg_verify(self):
+        """Check the chain from its first remaining entry. Returns (checked,
+        first broken entry or None, reason)."""
+        key = self._avg_seal_key()
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "SELECT %s, chain_seq, prev_seal, seal FROM avg_access_log "
+                "WHERE seal IS NOT NULL ORDER BY chain_seq",
+                SQL(", ").join(SQL.identifier(c) for c in SEALED_COLUMNS),
+            )
+        )
+        checked, prev, prev_seq = 0, None, None
+        for row in self.env.cr.dictfetchall():
+            if prev_seq is not None:
+                if row["chain_seq"] != prev_seq + 1:
+                    return checked, row["id"], "gap"
+                if row["prev_seal"] != prev:
+                    return checked, row["id"], "link"
+            if (
+                self._avg_seal_value(key, row["prev_seal"], row["chain_seq"], row)
+                != row["seal"]
+            ):
+                return checked, row["id"], "seal"
+            checked += 1
+            prev, prev_seq = row["seal"], row["chain_seq"]
+        return checked, None, None
+
+    @api.model
+    def action_avg_verify_chain(self):
+        if not self.env.user.has_group("avg_coaching.group_avg_privacy_manager"):
+            raise UserError(_("Only the privacy manager verifies the access log."))
+        self._avg_seal_pending()
+        checked, broken_id, reason = self._avg_verify()
+        if broken_id:
+            reasons = {
+                "gap": _("an entry before it is missing"),
+                "link": _("it does not follow the entry before it"),
+                "seal": _("its content no longer matches its seal"),
+            }
+            message = _(
+                "The access log has been tampered with: entry %(id)s is the first "
+                "that fails (%(reason)s). %(count)s entries before it are intact. "
+                "Treat this as a possible data breach (Coaching > Privacy > Data "
+                "breaches).",
+                id=broken_id,
+                reason=reasons[reason],
+                count=checked,
+            )
+            kind = "danger"
+        else:
+            message = _(
+                "The access log is intact: %(count)s entries checked.", count=checked
+            )
+            kind = "success"
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"type": kind, "message": message, "sticky": bool(broken_id)},
+        }
+
+    # ------------------------------------------------------------------ retention
+    @api.model
+    def _avg_due_access_log(self, policy, today, limit=None):
+        """Entries past the log's own term (sealed ones: the chain goes on from
+        the first entry kept)."""
+        return self.sudo().search(
+            [("date", "<", policy._avg_cutoff(today)), ("seal", "!=", False)],
+            order="chain_seq",
+            limit=limit,
+        )
+
+    def _avg_purge_access_log(self, policy):
+        cr = self.env.cr
+        cr.execute(SQL("SELECT set_config(%s, 'on', true)", PURGE_SETTING))
+        cr.execute(SQL("DELETE FROM avg_access_log WHERE id IN %s", tuple(self.ids)))
+        cr.execute(SQL("SELECT set_config(%s, 'off', true)", PURGE_SETTING))
+        self.env["avg.deletion.log"]._avg_record_ref(
+            "purge", False, {self._name: len(self)}, policy=policy
+        )
+        self.invalidate_model()
