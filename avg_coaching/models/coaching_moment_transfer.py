@@ -84,6 +84,7 @@ class CoachingMomentTransfer(models.Model):
         string="Export (stored)", groups="base.group_system"
     )
     export_content_enc = fields.Binary(
+        string="Export (encrypted)",
         attachment=True, copy=False, groups="base.group_system"
     )
     export_file = fields.Binary(

@@ -57,8 +57,10 @@ class ResPartner(models.Model):
         search="_search_coaching_employer",
         groups=COACH_GROUPS,
     )
-    coaching_birthdate_stored = fields.Date(groups=NOBODY)
-    coaching_employer_stored = fields.Char(groups=NOBODY)
+    coaching_birthdate_stored = fields.Date(
+        string="Date of birth (stored)", groups=NOBODY
+    )
+    coaching_employer_stored = fields.Char(string="Employer (stored)", groups=NOBODY)
     coaching_dossier_ids = fields.One2many(
         "coaching.dossier",
         "client_id",
@@ -98,7 +100,10 @@ class ResPartner(models.Model):
         "from this date.",
     )
     avg_last_contact_stored = fields.Date(
-        default=fields.Date.context_today, index=True, groups=NOBODY
+        string="Last contact (stored)",
+        default=fields.Date.context_today,
+        index=True,
+        groups=NOBODY,
     )
     avg_relation_end = fields.Date(
         string="Client relationship ended",

@@ -56,18 +56,18 @@ class TestAccessLog(AvgCoachingCase):
     def test_refused_without_reason(self):
         for user in (self.coach2, self.bookkeeper, self.privacy_manager, self.admin):
             with self.assertRaises(AccessError, msg=user.login):
-                self.session.with_user(user).sudo().notes  # noqa: B018
+                _ = self.session.with_user(user).sudo().notes
         # sudo() alone is no reason; neither is the superuser without a purpose.
         plain = self.session.with_context(avg_access_system=False)
         plain.invalidate_recordset()
         with self.assertRaisesRegex(AccessError, "named purpose"):
-            plain.notes  # noqa: B018
+            _ = plain.notes
         self.assertFalse(self._entries(user_id=self.coach2.id))
 
     def test_two_factor_required(self):
         self.coach.sudo().totp_secret = False
         with self.assertRaisesRegex(AccessError, "two-factor"):
-            self.session.with_user(self.coach).notes  # noqa: B018
+            _ = self.session.with_user(self.coach).notes
         self.env["ir.config_parameter"].set_param(
             "avg_coaching.two_factor_optional", "True"
         )
@@ -118,7 +118,7 @@ class TestAccessLog(AvgCoachingCase):
             )
 
     def test_append_only(self):
-        self.session.with_user(self.coach).notes  # noqa: B018
+        _ = self.session.with_user(self.coach).notes
         entry = self._entries()[:1]
         for user in (self.admin, self.privacy_manager):
             log = entry.with_user(user).sudo()
@@ -155,13 +155,13 @@ class TestAccessLog(AvgCoachingCase):
             mute_logger("odoo.sql_db"),
             self.cr.savepoint(),
         ):
-            self.session.with_user(self.coach).notes  # noqa: B018
+            _ = self.session.with_user(self.coach).notes
         self.cr.execute("DROP TRIGGER avg_no_log ON avg_access_log")
 
     def test_chain_verifies_and_names_the_first_broken_entry(self):
         for user_session in (self.session.with_user(self.coach),):
-            user_session.notes  # noqa: B018
-        self.dossier.with_user(self.coach).help_question  # noqa: B018
+            _ = user_session.notes
+        _ = self.dossier.with_user(self.coach).help_question
         self.env["avg.subject.data"].with_user(self.coach)._avg_collect(self.client)
         Log = self.env["avg.access.log"].with_user(self.privacy_manager)
         result = Log.action_avg_verify_chain()
@@ -189,10 +189,10 @@ class TestAccessLog(AvgCoachingCase):
     def test_retention_of_the_log(self):
         policy = self.env.ref("avg_coaching.retention_policy_access_log")
         with freeze_time("2026-01-10 10:00:00"):
-            self.session.with_user(self.coach).notes  # noqa: B018
+            _ = self.session.with_user(self.coach).notes
         with freeze_time("2026-06-10 10:00:00"):
             self.session.invalidate_recordset()
-            self.dossier.with_user(self.coach).help_question  # noqa: B018
+            _ = self.dossier.with_user(self.coach).help_question
         self.Log._avg_seal_pending()
         old = self.Log.search([("date", "<", "2026-02-01")])
         self.assertTrue(old)
@@ -240,10 +240,10 @@ class TestAccessLogPortal(HttpCase):
     def test_client_sees_her_log(self):
         self.env.invalidate_all()
         with freeze_time("2026-03-01 09:00:00"):
-            self.coaching_session.with_user(self.coach).notes  # noqa: B018
+            _ = self.coaching_session.with_user(self.coach).notes
         with freeze_time("2026-05-01 09:00:00"):
             self.coaching_session.invalidate_recordset()
-            self.dossier.with_user(self.coach).help_question  # noqa: B018
+            _ = self.dossier.with_user(self.coach).help_question
         self.authenticate("log_portal_client", "log-portal-pw")
         page = self.url_open("/my/privacy").text
         self.assertIn("log_portal_coach", page)
