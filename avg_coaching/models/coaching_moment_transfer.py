@@ -85,7 +85,9 @@ class CoachingMomentTransfer(models.Model):
     )
     export_content_enc = fields.Binary(
         string="Export (encrypted)",
-        attachment=True, copy=False, groups="base.group_system"
+        attachment=True,
+        copy=False,
+        groups="base.group_system",
     )
     export_file = fields.Binary(
         string="Export for the ZKM Computer Service",
