@@ -3,6 +3,8 @@ import hmac
 import json
 import logging
 
+import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.http import request
@@ -238,6 +240,11 @@ class AvgAccessLog(models.Model):
             )
         if not rows:
             return
+        if self.env.cr.readonly:
+            # A read-only request (or replica): Odoo runs it again read/write.
+            raise psycopg2.errors.ReadOnlySqlTransaction(
+                "the access log is written in a read/write transaction"
+            )
         # Plain SQL: the ORM's create is closed to everyone. A partner that no
         # longer exists (or not yet for this cursor) keeps only its id.
         self.env.cr.execute(

@@ -236,13 +236,14 @@ class AvgEncryptedMixin(models.AbstractModel):
         """Inverse of an encrypted field: encrypt the new values into storage."""
         keys = self._avg_keys(create=True)
         stored = self.sudo()
-        tokens = []
+        tokens, plain = [], []
         for record, raw in zip(self, stored, strict=True):
             subject = raw[self._avg_subject_field]
             key = keys.get(subject.id)
             if not isinstance(key, bytes):
                 raise UserError(self._avg_refusal(key, field))
             value = record[field.name]
+            plain.append(value)
             if not value:
                 tokens.append(False)
                 continue
@@ -264,6 +265,10 @@ class AvgEncryptedMixin(models.AbstractModel):
             # Attachment-backed storage: the ORM writes the ir.attachment.
             for raw, token in zip(stored, tokens, strict=True):
                 raw[field.storage] = token
+        # Decrypted values are cached per user: drop every user's copy of the
+        # old text; the writer keeps the new one.
+        self.env.cache.invalidate([(field, self._ids)])
+        self.env.cache.update(self, field, plain)
 
     def _avg_refusal(self, state, field):
         label = field._description_string(self.env)

@@ -104,6 +104,27 @@ class TestAccessLog(AvgCoachingCase):
                 self.client
             )
 
+    def test_privacy_manager_prints_the_access_export_of_her_request(self):
+        request = self.env["avg.request"].create(
+            {"partner_id": self.client.id, "request_type": "portability"}
+        )
+        as_manager = request.with_user(self.privacy_manager)
+        with self.assertRaisesRegex(UserError, "not possible now"):
+            as_manager.action_print_access_export()
+        request.write({"state": "in_progress"})
+        action = as_manager.action_print_access_export()
+        self.assertEqual(action["context"]["avg_access_request_id"], request.id)
+        report = self.env["ir.actions.report"].with_user(self.privacy_manager)
+        html = report.with_context(**action["context"])._render_qweb_html(
+            action["report_name"], self.client.ids
+        )[0]
+        self.assertIn(b"Intake", html)
+        entry = self._entries(action="print", kind="export", purpose="request")
+        self.assertEqual(entry.purpose_ref, request.name)
+        # Without the request, the same report for the same person is refused.
+        with self.assertRaises(AccessError):
+            report._render_qweb_html(action["report_name"], self.client.ids)
+
     def test_print_is_logged_as_print(self):
         report = self.env["ir.actions.report"].with_user(self.coach)
         html = report._render_qweb_html(
