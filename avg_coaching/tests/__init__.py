@@ -16,3 +16,4 @@ from . import test_moments
 from . import test_moment_transfer
 from . import test_moments_portal
 from . import test_retention_concurrency
+from . import test_restore
