@@ -315,6 +315,23 @@ class TestEncryption(AvgCoachingCase):
         current, _previous = crypto.load_master_keys(config)
         self.assertEqual(self._recorded(), crypto.key_id(current))
 
+    def test_fingerprint_taken_from_existing_keys(self):
+        """A database made before the fingerprint was recorded: its data keys say
+        which master key it uses, and a wrong key is refused there too."""
+        right = self._current_key_text()
+        self.env["ir.config_parameter"].sudo().search(
+            [("key", "=", "avg_coaching.master_key_id")]
+        ).unlink()
+        self.assertFalse(self._recorded())
+        self._use_keys(current=crypto.new_master_key_text())
+        with self.assertRaisesRegex(UserError, "fingerprint"):
+            self._new_client_dossier("Oude Database", MARK.format("old"))
+        self.assertFalse(self._recorded(), "the refused save wrote nothing")
+        self._use_keys(current=right)
+        dossier = self._new_client_dossier("Oude Database", MARK.format("old"))
+        self.assertEqual(dossier.help_question, MARK.format("old"))
+        self.assertEqual(self._recorded(), crypto.key_id(crypto.parse_key(right)))
+
     def test_wrong_master_key_refuses_new_client_content(self):
         right = self._current_key_text()
         wrong = crypto.new_master_key_text()
