@@ -2,6 +2,7 @@ import logging
 from contextlib import contextmanager
 
 from dateutil.relativedelta import relativedelta
+from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
@@ -140,9 +141,13 @@ class AvgRetentionPolicy(models.Model):
             yield locked
         finally:
             if locked:
-                cr.execute(
-                    SQL("SELECT pg_advisory_unlock(%s, %s)", LOCK_CLASS, LOCK_ALL)
-                )
+                unlock = SQL("SELECT pg_advisory_unlock(%s, %s)", LOCK_CLASS, LOCK_ALL)
+                failed = cr._cnx.info.transaction_status == TRANSACTION_STATUS_INERROR
+                if failed and self._avg_can_commit():
+                    # A run that failed outright: its transaction is lost anyway,
+                    # and the lock must not stay with the pooled connection.
+                    cr.rollback()
+                cr.execute(unlock)
 
     def _avg_run(self, today, batch_size=BATCH_SIZE):
         """Purge what this policy finds due on ``today``, in batches.

@@ -155,3 +155,31 @@ env.cr.commit()
         # A later run finds nothing left to do.
         self._finish([self.scratch.popen("env['avg.retention.policy']._cron_purge()")])
         self.assertEqual(self._assert_purged_once(ids), refs)
+
+    def test_failed_run_releases_the_lock(self):
+        """A run that fails outright raises its own error and leaves the lock free
+        (a lock left with a pooled connection would make every later run skip)."""
+        done = self.scratch.shell(
+            """
+            import datetime
+            Partner = type(env["res.partner"])
+
+            def broken(self, policy, today, limit=None):
+                self.env.cr.execute("SELECT 1 / 0")  # the database refuses
+
+            Partner._avg_due_contact = broken
+            policy = env.ref("avg_coaching.retention_policy_contact")
+            try:
+                policy._avg_run(datetime.date.today())
+            except Exception as exc:
+                print("RAISED=" + type(exc).__name__)
+            env.cr.rollback()
+            env.cr.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND classid = 4242 AND pid = pg_backend_pid()"
+            )
+            print("HELD=%s" % env.cr.fetchone()[0])
+            """
+        )
+        self.assertIn("RAISED=DivisionByZero", done.stdout, done.stderr)
+        self.assertIn("HELD=0", done.stdout, done.stderr)
