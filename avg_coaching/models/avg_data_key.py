@@ -2,7 +2,7 @@ import logging
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import config
+from odoo.tools import SQL, config
 
 from ..services import crypto
 
@@ -10,6 +10,9 @@ _logger = logging.getLogger(__name__)
 
 # Per-cursor cache of unwrapped data keys: {partner_id: bytes}.
 _CACHE_KEY = "avg_coaching.data_keys"
+# System parameter: fingerprint of the master key this database's data keys are
+# wrapped by. Only the documented rotation (_avg_rewrap_all) changes it.
+MASTER_KEY_PARAM = "avg_coaching.master_key_id"
 
 
 class AvgDataKey(models.Model):
@@ -68,6 +71,64 @@ class AvgDataKey(models.Model):
         return current
 
     @api.model
+    def _avg_recorded_master_id(self):
+        """The fingerprint of the master key this database uses, or False.
+
+        Recorded when the first data key is made. A database made before it was
+        recorded takes it from its data keys, when they agree on one master key.
+        """
+        params = self.env["ir.config_parameter"].sudo()
+        recorded = params.get_param(MASTER_KEY_PARAM)
+        if recorded:
+            return recorded
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT DISTINCT master_key_id FROM avg_data_key"
+                " WHERE state = 'active' AND master_key_id IS NOT NULL"
+            )
+        )
+        found = [row[0] for row in rows]
+        if len(found) == 1:
+            params.set_param(MASTER_KEY_PARAM, found[0])
+            return found[0]
+        return False
+
+    @api.model
+    def _avg_check_master(self, master):
+        """Refuse a configured master key that is not the one of this database.
+
+        Accepted: the recorded key, or, during the documented rotation, a new key
+        with the recorded one configured as the previous key. Content written
+        under any other key would be unreadable for good once the right key is
+        back. Records the fingerprint when none is recorded yet.
+        """
+        master_id = crypto.key_id(master)
+        recorded = self._avg_recorded_master_id()
+        if not recorded:
+            self.env["ir.config_parameter"].sudo().set_param(
+                MASTER_KEY_PARAM, master_id
+            )
+            return master_id
+        if master_id == recorded:
+            return master_id
+        _current, previous = crypto.load_master_keys(config)
+        if previous and crypto.key_id(previous) == recorded:
+            return master_id  # a rotation under way: new keys go under the new key
+        raise UserError(
+            _(
+                "The configured encryption master key (fingerprint %(configured)s) "
+                "is not the master key of this database (fingerprint "
+                "%(recorded)s), so no new dossier content is saved. Check that "
+                "avg_master_key_file (or AVG_MASTER_KEY) names the right key file "
+                "and restart Odoo. To change the master key, follow the documented "
+                "rotation: configure the old key as avg_master_key_previous_file, "
+                "then run Re-wrap data keys.",
+                configured=master_id,
+                recorded=recorded,
+            )
+        )
+
+    @api.model
     def _avg_clear_cache(self):
         self.env.cr.cache.pop(_CACHE_KEY, None)
 
@@ -113,7 +174,7 @@ class AvgDataKey(models.Model):
     @api.model
     def _avg_create_keys(self, partner_ids):
         master = self._avg_current_master()
-        master_id = crypto.key_id(master)
+        master_id = self._avg_check_master(master)
         cache = self.env.cr.cache.setdefault(_CACHE_KEY, {})
         vals_list, made = [], {}
         for pid in partner_ids:
@@ -192,6 +253,10 @@ class AvgDataKey(models.Model):
                 # Commit per batch so that an interrupted rotation keeps its progress.
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         self._avg_clear_cache()
+        # Every data key is under the current master key now: it becomes the key
+        # of this database. An interrupted run has not got here yet: the previous
+        # key stays the recorded one and the next run continues.
+        self.env["ir.config_parameter"].sudo().set_param(MASTER_KEY_PARAM, master_id)
         _logger.info("Re-wrapped %s data keys under master key %s", done, master_id)
         return done
 

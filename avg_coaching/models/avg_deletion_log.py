@@ -10,6 +10,9 @@ from odoo.tools import SQL, config
 
 _logger = logging.getLogger(__name__)
 
+# Journal lines waiting for the commit (in the cursor's post-commit data).
+_JOURNAL_PENDING = "avg_coaching.journal"
+
 
 class AvgDeletionLog(models.Model):
     """What was purged, when and why, without any personal data (art. 5(2), 30).
@@ -108,19 +111,69 @@ class AvgDeletionLog(models.Model):
             )
         )
         logs = self.sudo().browse(row[0] for row in ids)
-        refs = [ref for ref, _counts in entries if ref]
-        if operation == "erase" and refs:
-            path = self._avg_journal_path()
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+        if operation == "erase":
             stamp = fields.Datetime.to_string(now)
-            lines = [
-                json.dumps({"date": stamp, "operation": operation, "subject_ref": ref})
-                + "\n"
-                for ref in refs
-            ]
-            with open(path, "a", encoding="utf-8") as journal:
-                journal.writelines(lines)
+            self._avg_journal_after_commit(
+                [
+                    (
+                        log_id,
+                        {"date": stamp, "operation": operation, "subject_ref": ref},
+                    )
+                    for (log_id,), (ref, _counts) in zip(ids, entries, strict=True)
+                    if ref
+                ]
+            )
         return logs
+
+    @api.model
+    def _avg_journal_after_commit(self, entries):
+        """Append ``entries`` [(log id, line)] to the journal once the transaction
+        that logged them has committed.
+
+        The journal lives outside the database: written inside the transaction,
+        a batch rolled back afterwards would leave lines for people who were never
+        erased. A whole rollback drops the post-commit callbacks; a batch rolled
+        back to a savepoint (the retention run's fallback) does not, so at commit
+        only the lines whose deletion log row was committed are written.
+        """
+        if not entries:
+            return
+        cr = self.env.cr
+        pending = cr.postcommit.data.setdefault(_JOURNAL_PENDING, [])
+        if not pending:
+            path = self._avg_journal_path()
+            cr.postcommit.add(lambda: self._avg_journal_write(path, cr))
+        pending.extend(entries)
+
+    @api.model
+    def _avg_journal_write(self, path, cr):
+        entries = cr.postcommit.data.pop(_JOURNAL_PENDING, [])
+        try:
+            # Runs after COMMIT, on the same connection: sees what was committed.
+            cr.execute(
+                SQL(
+                    "SELECT id FROM avg_deletion_log WHERE id = ANY(%s)",
+                    [log_id for log_id, _line in entries],
+                )
+            )
+            committed = {row[0] for row in cr.fetchall()}
+            lines = [
+                json.dumps(line) + "\n"
+                for log_id, line in entries
+                if log_id in committed
+            ]
+            if lines:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "a", encoding="utf-8") as journal:
+                    journal.writelines(lines)
+        except Exception:
+            # The erasure itself is committed; say loudly that the copy is short.
+            _logger.exception(
+                "Deletion journal %s: %s erasures could not be appended; re-apply "
+                "them by hand after a restore (see the deletion log)",
+                path,
+                len(entries),
+            )
 
     @api.model
     def _avg_reapply(self, path=None):

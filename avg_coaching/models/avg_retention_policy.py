@@ -1,15 +1,20 @@
 import logging
+from contextlib import contextmanager
 
 from dateutil.relativedelta import relativedelta
+from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools import config
+from odoo.tools import SQL, config
 
 _logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 LOCK_CLASS = 4242  # advisory-lock namespace of the retention runs
+# One lock for every policy: two policies can reach the same person (a contact
+# erased by one, anonymised or purged by another), so two runs never overlap.
+LOCK_ALL = 0
 
 
 class AvgRetentionPolicy(models.Model):
@@ -103,9 +108,47 @@ class AvgRetentionPolicy(models.Model):
     def _cron_purge(self):
         """Daily: purge what has expired under every active policy."""
         today = fields.Date.context_today(self)
-        for policy in self.search([]):
-            policy._avg_run(today)
+        with self._avg_run_lock() as locked:
+            if not locked:
+                _logger.info("Retention: another run is busy; this run skipped")
+                return True
+            for policy in self.search([]):
+                policy._avg_run(today)
         return True
+
+    @api.model
+    @contextmanager
+    def _avg_run_lock(self):
+        """Hold the retention lock (re-entrant); yields whether it was obtained.
+
+        The lock is taken without waiting: a second run skips rather than queue.
+        Once it is held, the transaction that took it is committed, so that what
+        is due is read from a snapshot taken *after* the lock. PostgreSQL's
+        REPEATABLE READ snapshot starts at the transaction's first statement; a
+        snapshot taken earlier would not see what another run committed before it
+        released the lock, and purging those records again fails with "could not
+        serialize access due to concurrent delete".
+        """
+        cr = self.env.cr
+        cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", LOCK_CLASS, LOCK_ALL))
+        locked = cr.fetchone()[0]
+        try:
+            if locked and self._avg_can_commit():
+                # A fresh snapshot after the lock (see above); the runs commit
+                # per batch anyway. In tests nothing is committed and no other
+                # transaction runs.
+                cr.commit()  # pylint: disable=invalid-commit
+                self.env.invalidate_all()
+            yield locked
+        finally:
+            if locked:
+                unlock = SQL("SELECT pg_advisory_unlock(%s, %s)", LOCK_CLASS, LOCK_ALL)
+                failed = cr._cnx.info.transaction_status == TRANSACTION_STATUS_INERROR
+                if failed and self._avg_can_commit():
+                    # A run that failed outright: its transaction is lost anyway,
+                    # and the lock must not stay with the pooled connection.
+                    cr.rollback()
+                cr.execute(unlock)
 
     def _avg_run(self, today, batch_size=BATCH_SIZE):
         """Purge what this policy finds due on ``today``, in batches.
@@ -120,19 +163,13 @@ class AvgRetentionPolicy(models.Model):
         target = self.env[self.sudo().model_id.model].sudo()
         if self.action == "remind" or not hasattr(target, handler):
             return 0, 0
-        # One run per policy at a time: a second, concurrent run skips it.
-        self.env.cr.execute(
-            "SELECT pg_try_advisory_lock(%s, %s)", [LOCK_CLASS, self.id]
-        )
-        if not self.env.cr.fetchone()[0]:
-            _logger.info("Retention %s: another run is busy; skipped", self.code)
-            return 0, 0
-        try:
+        # One run at a time: a second, concurrent run skips; what is due is read
+        # only once the lock is held, from a snapshot taken after it.
+        with self._avg_run_lock() as locked:
+            if not locked:
+                _logger.info("Retention %s: another run is busy; skipped", self.code)
+                return 0, 0
             return self._avg_run_locked(target, handler, purge, today, batch_size)
-        finally:
-            self.env.cr.execute(
-                "SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, self.id]
-            )
 
     def _avg_run_locked(self, target, handler, purge, today, batch_size):
         done = failed = 0

@@ -21,3 +21,5 @@ from . import test_portal_requests
 from . import test_portal_tour
 from . import test_access_matrix
 from . import test_access_log
+from . import test_retention_concurrency
+from . import test_restore

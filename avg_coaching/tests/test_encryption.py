@@ -256,7 +256,16 @@ class TestEncryption(AvgCoachingCase):
             }
         )
         ciphertext_before = self.dossier.sudo().help_question_enc
+        # The interrupted rotation has not changed the recorded key, and new
+        # clients are accepted meanwhile (under the new key).
+        self.assertEqual(self._recorded(), crypto.key_id(crypto.parse_key(old)))
+        during = self._new_client_dossier("Rotatie Cliënt", MARK.format("during"))
+        self.assertEqual(
+            Key.search([("partner_id", "=", during.client_id.id)]).master_key_id,
+            crypto.key_id(crypto.parse_key(new)),
+        )
         self.assertEqual(Key._avg_rewrap_all(), total - 1)
+        self.assertEqual(self._recorded(), crypto.key_id(crypto.parse_key(new)))
         self.assertEqual(Key._avg_rewrap_all(), 0)  # a second run has nothing to do
         self.assertEqual(self.dossier.sudo().help_question_enc, ciphertext_before)
         self.assertEqual(
@@ -268,9 +277,106 @@ class TestEncryption(AvgCoachingCase):
         self.assertEqual(self.dossier.help_question, MARK.format("help"))
         self.assertEqual(self.session.notes, MARK.format("notes"))
         self.assertEqual(self.dossier2.help_question, "Tweede cliënt leesbaar")
+        self.assertEqual(during.help_question, MARK.format("during"))
         self._use_keys(current=old)
         self.assertEqual(
             self.session.notes, "[Encrypted – the master key is unavailable]"
+        )
+        # The old key is no longer this database's key: no new content under it.
+        with self.assertRaisesRegex(UserError, "fingerprint"):
+            self._new_client_dossier("Na Rotatie", MARK.format("after"))
+
+    # ------------------------------------------------------- the recorded key
+    def _recorded(self):
+        return (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("avg_coaching.master_key_id")
+        )
+
+    def _new_client_dossier(self, name, help_question):
+        """The coach opens a dossier with content for a client new to the practice."""
+        client = self.env["res.partner"].create(
+            {"name": name, "is_coaching_client": True}
+        )
+        return (
+            self.env["coaching.dossier"]
+            .with_user(self.coach)
+            .create(
+                {
+                    "client_id": client.id,
+                    "coach_id": self.coach.id,
+                    "help_question": help_question,
+                }
+            )
+        )
+
+    def test_master_key_fingerprint_recorded(self):
+        current, _previous = crypto.load_master_keys(config)
+        self.assertEqual(self._recorded(), crypto.key_id(current))
+
+    def test_fingerprint_taken_from_existing_keys(self):
+        """A database made before the fingerprint was recorded: its data keys say
+        which master key it uses, and a wrong key is refused there too."""
+        right = self._current_key_text()
+        self.env["ir.config_parameter"].sudo().search(
+            [("key", "=", "avg_coaching.master_key_id")]
+        ).unlink()
+        self.assertFalse(self._recorded())
+        self._use_keys(current=crypto.new_master_key_text())
+        with self.assertRaisesRegex(UserError, "fingerprint"):
+            self._new_client_dossier("Oude Database", MARK.format("old"))
+        self.assertFalse(self._recorded(), "the refused save wrote nothing")
+        self._use_keys(current=right)
+        dossier = self._new_client_dossier("Oude Database", MARK.format("old"))
+        self.assertEqual(dossier.help_question, MARK.format("old"))
+        self.assertEqual(self._recorded(), crypto.key_id(crypto.parse_key(right)))
+
+    def test_wrong_master_key_refuses_new_client_content(self):
+        right = self._current_key_text()
+        wrong = crypto.new_master_key_text()
+        self._use_keys(current=wrong)
+        Key = self.env["avg.data.key"]
+        keys_before = Key.search_count([])
+        dossiers_before = self.env["coaching.dossier"].search_count([])
+        client = self.env["res.partner"].create(
+            {"name": "Nieuwe Cliënt Sleutel", "is_coaching_client": True}
+        )
+        with self.assertRaisesRegex(UserError, "fingerprint") as caught:
+            self.env["coaching.dossier"].with_user(self.coach).create(
+                {
+                    "client_id": client.id,
+                    "coach_id": self.coach.id,
+                    "help_question": MARK.format("wrong"),
+                }
+            )
+        message = str(caught.exception)
+        self.assertIn(crypto.key_id(crypto.parse_key(wrong)), message)
+        self.assertIn(crypto.key_id(crypto.parse_key(right)), message)
+        self.assertIn("avg_master_key_file", message)
+        self.assertIn("rotation", message)
+        # Nothing was written: no data key, no dossier, no ciphertext.
+        self.assertEqual(Key.search_count([]), keys_before)
+        self.assertEqual(self.env["coaching.dossier"].search_count([]), dossiers_before)
+        self.assertNotIn(MARK.format("wrong"), self._raw_text_columns())
+        # A dossier without content is no content: the practice keeps working.
+        empty = (
+            self.env["coaching.dossier"]
+            .with_user(self.coach)
+            .create({"client_id": client.id, "coach_id": self.coach.id})
+        )
+        with self.assertRaisesRegex(UserError, "fingerprint"):
+            empty.write({"help_question": MARK.format("wrong")})
+        self.assertFalse(Key.search([("partner_id", "=", client.id)]))
+        # The recorded key is not changed by the attempts; the right key works.
+        self.assertEqual(self._recorded(), crypto.key_id(crypto.parse_key(right)))
+        self._use_keys(current=right)
+        empty.write({"help_question": MARK.format("right")})
+        self._reset()
+        self.assertEqual(empty.help_question, MARK.format("right"))
+        self.assertEqual(
+            Key.search([("partner_id", "=", client.id)]).master_key_id,
+            crypto.key_id(crypto.parse_key(right)),
         )
 
     def test_rotation_action_for_administrators_only(self):

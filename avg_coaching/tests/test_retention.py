@@ -229,14 +229,15 @@ class TestRetention(AvgCoachingCase):
         dossier = self._closed_dossier(self.client, "2010-01-01")
         policy = self.env.ref("avg_coaching.retention_policy_dossier")
         with self.registry.cursor() as other:
-            other.execute("SELECT pg_advisory_lock(4242, %s)", [policy.id])
+            # Another run holds the retention lock (one for all policies).
+            other.execute("SELECT pg_advisory_lock(4242, 0)")
             try:
                 self.assertEqual(
                     policy._avg_run(fields.Date.to_date("2026-11-01")), (0, 0)
                 )
                 self.assertTrue(dossier.session_ids)
             finally:
-                other.execute("SELECT pg_advisory_unlock(4242, %s)", [policy.id])
+                other.execute("SELECT pg_advisory_unlock(4242, 0)")
         self.assertEqual(policy._avg_run(fields.Date.to_date("2026-11-01")), (1, 0))
         self.assertFalse(dossier.session_ids)
 
