@@ -7,6 +7,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.account.models.mail_message import bypass_token as audit_bypass_token
 
+from ..services.erasure import erasure_allowed, erasure_env
 from .avg_request import OPEN_STATES as AVG_OPEN_REQUEST_STATES
 
 _logger = logging.getLogger(__name__)
@@ -305,8 +306,10 @@ class ResPartner(models.Model):
         return True
 
     def _avg_erase_batch(self, policy, reason):
-        env = self.env(
-            context=dict(self.env.context, tracking_disable=True, active_test=False)
+        env = erasure_env(
+            self.env(
+                context=dict(self.env.context, tracking_disable=True, active_test=False)
+            )
         )
         partners = self.with_env(env).sudo()
         ids = partners.ids
