@@ -203,7 +203,7 @@ class TestEncryption(AvgCoachingCase):
 
     def test_dossier_deletion_removes_document_files(self):
         document_ids = self.dossier.document_ids.ids
-        self.dossier.with_user(self.coach).unlink()
+        self.client._avg_erase()
         self.env.cr.execute(
             "SELECT count(*) FROM ir_attachment WHERE res_model = 'coaching.document' "
             "AND res_id IN %s",
