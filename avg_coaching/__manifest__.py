@@ -9,7 +9,7 @@
     "license": "LGPL-3",
     "application": True,
     "installable": True,
-    "depends": ["contacts", "account", "portal", "mail"],
+    "depends": ["contacts", "account", "portal", "mail", "privacy_lookup"],
     "external_dependencies": {"python": ["cryptography", "pypdf", "pycryptodome"]},
     "data": [
         "security/avg_coaching_security.xml",
