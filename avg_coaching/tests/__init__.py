@@ -15,3 +15,4 @@ from . import test_web_client
 from . import test_moments
 from . import test_moment_transfer
 from . import test_moments_portal
+from . import test_erasure_guards
