@@ -1,3 +1,5 @@
+from ast import literal_eval
+
 from freezegun import freeze_time
 
 from odoo.exceptions import UserError
@@ -157,6 +159,28 @@ class TestErasureGuards(AvgCoachingCase):
         wizard = self._merge_wizard(self.bookkeeper, contact | other, other)
         with self.assertRaisesRegex(UserError, "cannot be merged"):
             wizard.action_merge()
+
+    def test_duplicate_finder_leaves_clients_out(self):
+        self.env["res.partner"].create(
+            [
+                {"name": "Anna Fictief (dubbel)", "email": self.client.email},
+                {"name": "Dubbel", "email": "dubbel@elders.test"},
+                {"name": "Dubbel BV", "email": "dubbel@elders.test"},
+            ]
+        )
+        wizard = (
+            self.env["base.partner.merge.automatic.wizard"]
+            .with_user(self.bookkeeper)
+            .create({"group_by_email": True})
+        )
+        wizard.action_start_manual_process()
+        groups = [
+            set(self.env["res.partner"].browse(eval_ids).mapped("email"))
+            for eval_ids in (literal_eval(line.aggr_ids) for line in wizard.line_ids)
+        ]
+        self.assertIn({"dubbel@elders.test"}, groups)
+        self.assertNotIn({self.client.email}, groups)
+        self.assertEqual(wizard.number_group, len(groups))
 
     def test_merge_still_works_for_other_contacts(self):
         first, second = self.env["res.partner"].create(

@@ -1,3 +1,5 @@
+from ast import literal_eval
+
 from odoo import _, models
 from odoo.exceptions import UserError
 
@@ -37,3 +39,18 @@ class MergePartnerAutomatic(models.TransientModel):
         return super()._merge(
             partner_ids, dst_partner=dst_partner, extra_checks=extra_checks
         )
+
+    def _process_query(self, query):
+        # The duplicate finder (manual check and automatic merge) does not
+        # propose the groups that _merge would refuse.
+        res = super()._process_query(query)
+        partner_model = self.env["res.partner"]
+        refused = self.line_ids.filtered(
+            lambda line: partner_model.browse(
+                literal_eval(line.aggr_ids)
+            )._avg_coaching_data_holders()
+        )
+        if refused:
+            self.number_group -= len(refused)
+            refused.unlink()
+        return res
