@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..services.erasure import erasure_allowed
+
 SPECIAL_CATEGORIES = [
     ("religion", "Religion or belief"),
     ("health", "Health"),
@@ -127,7 +129,8 @@ class AvgConsent(models.Model):
         return super().write(vals)
 
     def unlink(self):
-        if not self.env.su:
+        # The erasure path only: not any sudo() caller, such as privacy_lookup.
+        if not erasure_allowed(self.env):
             raise UserError(
                 _(
                     "Consents cannot be deleted: they prove what was agreed. "

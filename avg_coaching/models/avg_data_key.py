@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, config
 
 from ..services import crypto
+from ..services.erasure import erasure_allowed
 
 _logger = logging.getLogger(__name__)
 
@@ -45,6 +46,19 @@ class AvgDataKey(models.Model):
     _sql_constraints = [
         ("partner_uniq", "unique(partner_id)", "A data subject has one data key."),
     ]
+
+    def unlink(self):
+        # Deleting a key row is crypto-shredding without a trace: the erasure path
+        # destroys keys (and logs it), and only it deletes their rows.
+        if not erasure_allowed(self.env):
+            raise UserError(
+                _(
+                    "A data key cannot be deleted: it would make the client's "
+                    "content unreadable without a trace in the deletion log. Erase "
+                    "the client through Coaching > Privacy > Data-subject requests."
+                )
+            )
+        return super().unlink()
 
     # ------------------------------------------------------------------ master keys
     @api.model

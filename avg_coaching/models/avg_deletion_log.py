@@ -8,6 +8,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, config
 
+from ..services.erasure import erasure_allowed
+
 _logger = logging.getLogger(__name__)
 
 # Journal lines waiting for the commit (in the cursor's post-commit data).
@@ -39,6 +41,16 @@ class AvgDeletionLog(models.Model):
     )
     subject_ref = fields.Char(string="Subject reference", readonly=True, index=True)
     counts = fields.Text(string="Records per model", readonly=True)
+
+    def unlink(self):
+        if not erasure_allowed(self.env):
+            raise UserError(
+                _(
+                    "The deletion log cannot be deleted: it is the record of what "
+                    "was erased, and lets erasures be re-applied after a restore."
+                )
+            )
+        return super().unlink()
 
     @api.model
     def _avg_subject_ref(self, partner):

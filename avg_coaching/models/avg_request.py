@@ -9,6 +9,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from ..services import crypto
+from ..services.erasure import erasure_allowed
 from .avg_encrypted_mixin import EncryptedBinary
 
 _logger = logging.getLogger(__name__)
@@ -304,7 +305,8 @@ class AvgRequest(models.Model):
         return super().write(vals)
 
     def unlink(self):
-        if not self.env.su:
+        # The erasure path only: not any sudo() caller, such as privacy_lookup.
+        if not erasure_allowed(self.env):
             raise UserError(
                 _(
                     "A data-subject request cannot be deleted: it is the evidence of "

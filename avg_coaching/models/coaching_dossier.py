@@ -2,7 +2,9 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import format_date
 
+from ..services.erasure import erasure_allowed, erasure_env
 from .avg_encrypted_mixin import EncryptedBinary, EncryptedText
 
 MINOR_AGE = 16
@@ -307,6 +309,8 @@ class CoachingDossier(models.Model):
         return res
 
     def unlink(self):
+        if not erasure_allowed(self.env):
+            return self._avg_unlink_by_hand()
         # Checked first: what follows deletes children with sudo or in SQL.
         self.check_access("unlink")
         # Documents are removed through the ORM so that their files (attachments)
@@ -320,6 +324,73 @@ class CoachingDossier(models.Model):
         # (client, coach, company) from the dossiers being deleted.
         self.env["coaching.session"]._avg_delete_of_dossiers(self.ids)
         return super().unlink()
+
+    def _avg_unlink_by_hand(self):
+        """Deleting outside the erasure path and the retention engine (the form's
+        gear menu, privacy_lookup, any sudo() caller): only what the law lets go
+        now, logged in the deletion log like a purge."""
+        self.check_access("unlink")
+        for dossier in self:
+            reasons = dossier._avg_deletion_blockers(whole=True)
+            if reasons:
+                raise UserError(
+                    _(
+                        "Dossier %(name)s cannot be deleted: %(reasons)s. To erase a "
+                        "client's data at their request, record an erasure request "
+                        "under Coaching > Privacy > Data-subject requests.",
+                        name=dossier.sudo().name,
+                        reasons="; ".join(reasons),
+                    )
+                )
+        dossiers = self.with_env(erasure_env(self.env))
+        dossiers._avg_log_purge(
+            dossiers._avg_child_counts(), None, "coaching.dossier", reason="manual"
+        )
+        return dossiers.unlink()
+
+    def _avg_deletion_blockers(self, whole=False):
+        """Reasons (translated) why this dossier (``whole``) or a part of it may
+        not be deleted by hand now: a legal hold, a restriction or an open request
+        on the client, a retention term that runs, or, for the whole dossier, the
+        content of a trajectory that has not been closed."""
+        self.ensure_one()
+        dossier = self.sudo()
+        reasons = dossier.client_id._avg_retention_blockers()
+        until = dossier._avg_kept_until()
+        if until and until > fields.Date.context_today(self):
+            reasons.append(
+                _(
+                    "its retention term runs until %(date)s",
+                    date=format_date(self.env, until),
+                )
+            )
+        elif whole and dossier.state != "closed" and dossier._avg_has_content():
+            reasons.append(
+                _(
+                    "it holds the content of a trajectory that has not been closed; "
+                    "it is kept while the trajectory runs and for the retention term "
+                    "after it closes"
+                )
+            )
+        return reasons
+
+    def _avg_kept_until(self):
+        """The date until which this closed dossier must be kept: its content until
+        the (agreed) retention term ends, the agreement until the agreement term
+        ends. False for a dossier that is not closed."""
+        self.ensure_one()
+        if self.state != "closed":
+            return False
+        dates = []
+        if not self.content_purged_date:
+            dates.append(self.retention_due_date)
+        policy = self.env.ref(
+            "avg_coaching.retention_policy_agreement", raise_if_not_found=False
+        )
+        if policy and policy.active and self.date_end:
+            dates.append(self.date_end + policy.sudo()._avg_delta())
+        dates = [day for day in dates if day]
+        return max(dates) if dates else False
 
     def _avg_has_content(self):
         stored = self.sudo()
@@ -473,14 +544,14 @@ class CoachingDossier(models.Model):
                 counts[dossier.id][model] = count
         return counts
 
-    def _avg_log_purge(self, counts, policy, label):
+    def _avg_log_purge(self, counts, policy, label, reason=None):
         log_model = self.env["avg.deletion.log"]
         refs = log_model._avg_subject_refs(self.client_id)
         entries = []
         for dossier in self:
             counts[dossier.id][label] = 1
             entries.append((refs[dossier.client_id.id], counts[dossier.id]))
-        log_model._avg_record_many("purge", entries, policy=policy)
+        log_model._avg_record_many("purge", entries, policy=policy, reason=reason)
 
     @api.model
     def _avg_due_agreement(self, policy, today, limit=None):

@@ -1,4 +1,7 @@
-from odoo import fields, models
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+from ..services.erasure import erasure_allowed, erasure_env
 
 
 class CoachingDossierPart(models.AbstractModel):
@@ -18,3 +21,36 @@ class CoachingDossierPart(models.AbstractModel):
     client_id = fields.Many2one(related="dossier_id.client_id", store=True, index=True)
     coach_id = fields.Many2one(related="dossier_id.coach_id", store=True, index=True)
     company_id = fields.Many2one(related="dossier_id.company_id", store=True)
+
+    def unlink(self):
+        if erasure_allowed(self.env):
+            return super().unlink()
+        # By hand (the form, privacy_lookup, any sudo() caller): refused while a
+        # hold, restriction, open request or retention term stands; else logged.
+        self.check_access("unlink")
+        parts = self.with_env(erasure_env(self.env))
+        for dossier in parts.dossier_id:
+            reasons = dossier._avg_deletion_blockers()
+            if reasons:
+                raise UserError(
+                    _(
+                        "%(what)s of dossier %(name)s cannot be deleted: %(reasons)s. "
+                        "To erase a client's data at their request, record an "
+                        "erasure request under Coaching > Privacy > Data-subject "
+                        "requests.",
+                        what=self.env["ir.model"]._get(self._name).name,
+                        name=dossier.name,
+                        reasons="; ".join(reasons),
+                    )
+                )
+        log_model = parts.env["avg.deletion.log"]
+        refs = log_model._avg_subject_refs(parts.client_id)
+        counts = {}
+        for part in parts:
+            counts[part.client_id.id] = counts.get(part.client_id.id, 0) + 1
+        log_model._avg_record_many(
+            "purge",
+            [(refs[pid], {self._name: count}) for pid, count in counts.items()],
+            reason="manual",
+        )
+        return super(CoachingDossierPart, parts).unlink()

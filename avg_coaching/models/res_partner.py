@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 
 from odoo.addons.account.models.mail_message import bypass_token as audit_bypass_token
 
+from ..services.erasure import erasure_allowed, erasure_env
 from .avg_request import OPEN_STATES as AVG_OPEN_REQUEST_STATES
 
 _logger = logging.getLogger(__name__)
@@ -221,6 +222,59 @@ class ResPartner(models.Model):
                     )
                 )
 
+    def unlink(self):
+        # A client is removed only by the erasure path (deletion log, journal,
+        # holds respected); the contacts, Merge and privacy_lookup's sudo() alike.
+        if not erasure_allowed(self.env):
+            subject = self._avg_coaching_subjects()[:1]
+            if subject:
+                raise UserError(
+                    _(
+                        "%(name)s is a coaching client: this contact and its data "
+                        "are removed only through the erasure path, which respects "
+                        "legal holds, restrictions, open requests and the fiscal "
+                        "term, and writes the deletion log. Record an erasure "
+                        "request under Coaching > Privacy > Data-subject requests.",
+                        name=subject.sudo().display_name,
+                    )
+                )
+        return super().unlink()
+
+    def _avg_coaching_subjects(self):
+        """Those of these contacts that are coaching clients (or were, and are kept
+        anonymised), or that the addon keeps data about."""
+        partners = self.sudo().with_context(active_test=False)
+        flagged = partners.filtered(lambda p: p.is_coaching_client or p.avg_erased_date)
+        return self.browse(
+            sorted(set(flagged.ids) | set(self._avg_coaching_data_holders().ids))
+        )
+
+    def _avg_coaching_data_holders(self):
+        """Those of these contacts with a dossier, consent, data key, request or
+        another record in the erasure path's reach."""
+        found = set()
+        for model, fname in (
+            ("coaching.dossier", "client_id"),
+            ("avg.consent", "partner_id"),
+            ("avg.data.key", "partner_id"),
+            ("avg.request", "partner_id"),
+            ("coaching.client.secret", "partner_id"),
+            ("coaching.insurer.disclosure", "client_id"),
+            ("avg.information.notice", "partner_id"),
+            ("avg.breach.notification", "partner_id"),
+        ):
+            rest = [pid for pid in self.ids if pid not in found]
+            if not rest:
+                break
+            groups = (
+                self.env[model]
+                .sudo()
+                .with_context(active_test=False)
+                ._read_group([(fname, "in", rest)], [fname])
+            )
+            found.update(partner.id for (partner,) in groups)
+        return self.browse([pid for pid in self.ids if pid in found])
+
     def _avg_age_on(self, day):
         """Age in whole years on ``day``, or None when the birth date is unknown."""
         self.ensure_one()
@@ -400,8 +454,10 @@ class ResPartner(models.Model):
         return True
 
     def _avg_erase_batch(self, policy, reason):
-        env = self.env(
-            context=dict(self.env.context, tracking_disable=True, active_test=False)
+        env = erasure_env(
+            self.env(
+                context=dict(self.env.context, tracking_disable=True, active_test=False)
+            )
         )
         partners = self.with_env(env).sudo()
         ids = partners.ids

@@ -10,6 +10,7 @@ from odoo.tools import SQL, config
 from odoo.tools.misc import exec_pg_environ, find_pg_tool
 
 from odoo.addons.avg_coaching.services import crypto
+from odoo.addons.avg_coaching.services.erasure import erasure_env
 
 from .common import AvgCoachingCase
 
@@ -193,7 +194,8 @@ class TestEncryption(AvgCoachingCase):
                         self.assertNotIn(marker.encode(), handle.read())
         finally:
             with self.registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
+                # Removed as the erasure path does, without its journal.
+                env = erasure_env(api.Environment(cr, SUPERUSER_ID, {}))
                 env["coaching.dossier"].browse(ids[1]).unlink()
                 env["avg.data.key"].search([("partner_id", "=", ids[0])]).unlink()
                 env["res.partner"].browse(ids[0]).unlink()
@@ -201,7 +203,7 @@ class TestEncryption(AvgCoachingCase):
 
     def test_dossier_deletion_removes_document_files(self):
         document_ids = self.dossier.document_ids.ids
-        self.dossier.with_user(self.coach).unlink()
+        self.client._avg_erase()
         self.env.cr.execute(
             "SELECT count(*) FROM ir_attachment WHERE res_model = 'coaching.document' "
             "AND res_id IN %s",
