@@ -207,6 +207,26 @@ class TestAccessLog(AvgCoachingCase):
         with self.assertRaises(UserError):
             self.env["avg.access.log"].with_user(self.coach).action_avg_verify_chain()
 
+    def test_crons_read_no_content_without_a_purpose(self):
+        """The crons run as the superuser with no purpose in their context: none
+        of them may need to decrypt anything (the gate would refuse it)."""
+        self._consent(self.client, "special_health")
+        self.dossier.write({"medical_treatment": "Medicatie", "state": "active"})
+        self.env["coaching.moment"].create(
+            {"dossier_id": self.dossier.id, "text": "Een moment"}
+        )
+        self.dossier.write({"state": "closed", "date_end": "2026-01-31"})
+        crons = self.env["ir.cron"].search(
+            [("ir_actions_server_id.model_id.model", "!=", False)]
+        ).filtered(lambda c: c.get_external_id()[c.id].startswith("avg_coaching."))
+        self.assertGreaterEqual(len(crons), 4)
+        self.env.invalidate_all()
+        for day in ("2026-12-20", "2040-01-01"):
+            with freeze_time(day):
+                for cron in crons:
+                    cron.with_context(avg_access_system=False).method_direct_trigger()
+        self.assertFalse(self.dossier.exists(), "the purge did run")
+
     def test_retention_of_the_log(self):
         policy = self.env.ref("avg_coaching.retention_policy_access_log")
         with freeze_time("2026-01-10 10:00:00"):

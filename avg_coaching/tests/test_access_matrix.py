@@ -84,6 +84,9 @@ MODELS = {
     "res.config.settings": "technical",
     "ir.http": "technical",
     "ir.binary": "technical",
+    # Odoo's own tools the addon guards (erasure path or refusal, issue 13).
+    "privacy.lookup.wizard.line": "client",
+    "base.partner.merge.automatic.wizard": "client",
     # Report models: each checks its records (and asks the read gate) before
     # rendering; tried through /report below.
     "report.avg_coaching.avg_access_export_report": "technical",
