@@ -53,6 +53,7 @@ class AvgRequest(models.Model):
 
     _name = "avg.request"
     _description = "Data-subject request"
+    _avg_erasure = "anonymise"
     _inherit = [
         "portal.mixin",
         "mail.thread",

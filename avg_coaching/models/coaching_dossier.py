@@ -37,6 +37,8 @@ class CoachingDossier(models.Model):
         "medical_treatment",
         "personal_notes",
     )
+    # The erasure service deletes it (its parts go with it).
+    _avg_erasure = "delete"
 
     name = fields.Char(
         string="Reference",
@@ -520,7 +522,10 @@ class CoachingDossier(models.Model):
             dict.fromkeys(content, False)
             | {"content_purged_date": fields.Date.context_today(self)}
         )
-        self.message_ids.unlink()
+        # Chatter, activities and the documents shared with the client (the
+        # password-protected PDFs) go too, with their files; the signed
+        # agreement stays for its own term.
+        self.env["avg.erasure"]._avg_clear_traces(self)
         self._avg_log_purge(counts, policy, "coaching.dossier (content)")
 
     def _avg_child_counts(self):

@@ -10,6 +10,8 @@ class CoachingInsurerDisclosure(models.Model):
 
     _name = "coaching.insurer.disclosure"
     _description = "Disclosure to a health insurer"
+    _avg_subject_field = "client_id"
+    _avg_erasure = "delete"
     _inherit = ["avg.bsn.guard", "avg.encrypted.mixin"]
     _avg_access_kind = "insurer"
     _order = "date desc, id desc"
