@@ -1,3 +1,4 @@
+import glob
 import logging
 import os
 
@@ -264,12 +265,14 @@ class AvgErasure(models.AbstractModel):
 
     @api.model
     def _avg_delete_sessions(self, uids):
+        """Delete the stored login sessions of these users on this server (the
+        session store scatters them over sub-directories, as its vacuum walks
+        them)."""
         store = http.root.session_store
-        try:
-            sids = list(store.list())
-        except (AttributeError, OSError):
-            return
-        for sid in sids:
+        for path in glob.iglob(os.path.join(store.path, "*", "*")):
+            sid = os.path.basename(path)
+            if not store.is_valid_key(sid):
+                continue
             try:
                 session = store.get(sid)
             except (OSError, ValueError) as exc:

@@ -1,6 +1,7 @@
 import base64
 import os
 
+from odoo import http
 from odoo.tests import tagged
 from odoo.tools import config
 
@@ -95,8 +96,14 @@ class TestErasureService(AvgCoachingCase):
             }
         )
         attachment = self._plant_traces(self.client)
-        store = attachment.store_fname
-        path = os.path.join(config.filestore(self.env.cr.dbname), store)
+        # A login session of hers on this server.
+        store = http.root.session_store
+        session = store.new()
+        session.update(http.get_default_session(), db=self.env.cr.dbname, uid=portal.id)
+        store.save(session)
+        self.addCleanup(store.delete, session)
+        fname = attachment.store_fname
+        path = os.path.join(config.filestore(self.env.cr.dbname), fname)
         self.assertTrue(os.path.exists(path))
         mails_before = self.env["mail.mail"].search_count([])
         self.client._avg_erase(reason="test")
@@ -117,9 +124,11 @@ class TestErasureService(AvgCoachingCase):
         self.assertEqual(self.env.cr.fetchone()[0], 0)
         # The file goes once the erasure is committed.
         self.assertTrue(os.path.exists(path))
+        self.assertTrue(store.get(session.sid).get("uid"))
         self.env.cr.postcommit.run()
-        if not self.env["ir.attachment"].search_count([("store_fname", "=", store)]):
+        if not self.env["ir.attachment"].search_count([("store_fname", "=", fname)]):
             self.assertFalse(os.path.exists(path))
+        self.assertFalse(store.get(session.sid).get("uid"), "her session is gone")
 
     def test_invoice_contact_keeps_only_name_and_address(self):
         self._ensure_chart_of_accounts()
