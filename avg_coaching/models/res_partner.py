@@ -21,18 +21,7 @@ AVG_PRIVATE_FIELDS = ("coaching_birthdate", "coaching_employer", "avg_last_conta
 
 
 class ResPartner(models.Model):
-    _name = "res.partner"
-    _inherit = ["res.partner", "avg.bsn.guard"]
-
-    _avg_bsn_fields = (
-        "name",
-        "comment",
-        "street",
-        "street2",
-        "city",
-        "function",
-        "coaching_employer",
-    )
+    _inherit = "res.partner"
 
     is_coaching_client = fields.Boolean(
         string="Coaching client",

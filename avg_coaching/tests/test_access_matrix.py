@@ -67,7 +67,11 @@ MODELS = {
     "avg.data.key": "technical",
     "avg.deletion.log": "technical",
     "avg.encrypted.mixin": "technical",
-    "avg.bsn.guard": "technical",
+    "avg.erasure": "technical",
+    "base": "technical",
+    # Extended for the BSN guard (chatter, attachment names).
+    "mail.message": "client",
+    "ir.attachment": "client",
     "avg.subject.data": "technical",
     "avg.retention.policy": "register",
     "avg.retention.preview": "register",
