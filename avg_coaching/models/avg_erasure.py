@@ -2,6 +2,8 @@ import glob
 import logging
 import os
 
+import psycopg2
+
 from odoo import api, http, models, tools
 from odoo.tools import SQL, config
 
@@ -203,22 +205,25 @@ class AvgErasure(models.AbstractModel):
 
     @api.model
     def _avg_remove_bus(self, partners):
-        """Bus messages (Odoo keeps them a day) to or about these persons."""
-        needles = [f'"res.partner", {pid}]' for pid in partners.ids]
-        for partner in partners:
-            needles += [value for value in (partner.name, partner.email) if value]
-        if not needles:
+        """Empty the bus once the erasure is committed. It is Odoo's short-lived
+        delivery queue (kept a day, for clients that reconnect), and its
+        notifications carry message texts to other users' channels without
+        naming the person: rather than guess which were about her, what was
+        queued until then is dropped (connected clients already received it).
+        In a transaction of its own, so that a busy bus never fails an erasure."""
+        if not partners:
             return
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                "DELETE FROM bus_bus WHERE %s",
-                SQL(" OR ").join(
-                    SQL("(channel || message) LIKE %s", f"%{needle}%")
-                    for needle in needles
-                ),
-            )
-        )
+        self.env.cr.execute("SELECT now() AT TIME ZONE 'UTC'")
+        until = self.env.cr.fetchone()[0]
+        self.env.cr.postcommit.add(lambda: self._avg_empty_bus(until))
+
+    @api.model
+    def _avg_empty_bus(self, until):
+        try:
+            with self.env.registry.cursor() as cr:
+                cr.execute("DELETE FROM bus_bus WHERE create_date <= %s", [until])
+        except psycopg2.Error as exc:
+            _logger.warning("The bus could not be emptied after an erasure: %s", exc)
 
     @api.model
     def _avg_remove_attachments(self, attachments):

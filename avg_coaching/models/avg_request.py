@@ -736,6 +736,7 @@ class AvgRequest(models.Model):
                 "id_copy_name": False,
                 "refusal_reason": False,
                 "resolution": False,
+                "extension_reason": False,
                 "consent_id": False,
                 "anonymised": True,
             }

@@ -14,6 +14,8 @@ from .avg_request import OPEN_STATES as AVG_OPEN_REQUEST_STATES
 _logger = logging.getLogger(__name__)
 
 COACH_GROUPS = "avg_coaching.group_avg_coach,avg_coaching.group_avg_privacy_manager"
+# What an anonymised contact keeps while her invoices' fiscal term runs.
+FISCAL_MINIMUM = ("name", "street", "street2", "zip", "city")
 # A group nobody is in: fields restricted to it are read by the system only.
 NOBODY = "avg_coaching.group_avg_nobody"
 # Shown per client to her coach only: field -> stored as f"{field}_stored".
@@ -616,10 +618,29 @@ class ResPartner(models.Model):
         ).unlink()
         return counts
 
+    @api.model
+    def _avg_free_text_fields(self):
+        """Every text field of a contact a user can fill in (from the registry):
+        the anonymisation empties them all but the fiscal minimum."""
+        return [
+            name
+            for name, field in self._fields.items()
+            if field.type in ("char", "text", "html")
+            and field.store
+            and (not field.compute or not field.readonly)
+            and not field.related
+            and name not in models.MAGIC_COLUMNS
+            and name not in FISCAL_MINIMUM
+        ]
+
     def _avg_anonymise(self, keep_invoice_data):
-        """Anonymise in place (same id: posted, hashed entries keep pointing here)."""
+        """Anonymise in place (same id: posted, hashed entries keep pointing here).
+
+        While the fiscal term runs only the name and the address stay (what an
+        invoice legally needs); afterwards those go too."""
         partners = self.sudo().with_context(tracking_disable=True, active_test=False)
-        vals = {
+        vals = dict.fromkeys(self._avg_free_text_fields(), False)
+        vals |= {
             "email": False,
             "phone": False,
             "mobile": False,

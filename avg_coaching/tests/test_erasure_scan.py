@@ -337,10 +337,27 @@ print("OUT=" + json.dumps(out))
 
 ERASE = """
 import json
+from unittest.mock import patch
+from odoo.addons.base.models.ir_mail_server import IrMailServer
+
 env = env(context=dict(env.context, avg_access_system="maintenance"))
+
+
+class Smtp:
+    def quit(self):
+        pass
+
+
 for request_id in %(requests)r:
     # Her erasure request carried out: the one path, res.partner._avg_erase.
     env["avg.request"].browse(request_id).action_carry_out()
+env.cr.commit()
+# The answer to her erasure request is the one mail that still goes to her; the
+# mail queue (a cron, every minute) sends it, and it is removed once sent.
+with patch.object(IrMailServer, "connect", lambda *a, **k: Smtp()), patch.object(
+    IrMailServer, "send_email", lambda self, message, *a, **k: message["Message-Id"]
+):
+    env["mail.mail"].process_email_queue()
 env.cr.commit()
 print("OUT=" + json.dumps({"done": True}))
 """
