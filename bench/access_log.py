@@ -6,8 +6,8 @@
 #     and its session list), and
 #   * a client downloads her JSON export (200 sessions with encrypted notes).
 # Every operation is one "request": a cold cache, then a commit (as Odoo's HTTP
-# layer commits). The seal is made after the commit by the cron worker (the
-# request only triggers it): its cost is measured apart, per entry.
+# layer commits). The seal is made by the cron worker every minute, not in the
+# request: its cost is measured apart, per entry.
 # The data stays in the benchmark database (log entries cannot be deleted).
 import statistics
 import time
