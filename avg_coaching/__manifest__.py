@@ -7,6 +7,8 @@
     "website": "https://github.com/avg-coaching/avg_coaching",
     "author": "avg_coaching contributors",
     "license": "LGPL-3",
+    "development_status": "Beta",
+    "maintainers": ["avg-coaching"],
     "application": True,
     "installable": True,
     "depends": ["contacts", "account", "portal", "mail", "privacy_lookup", "auth_totp"],
