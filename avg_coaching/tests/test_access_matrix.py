@@ -13,6 +13,7 @@ import json
 from odoo import http
 from odoo.service import security
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import mute_logger
 
 ROLES = (
     "coach",
@@ -462,6 +463,7 @@ class TestAccessMatrix(HttpCase):
                     got_own.add(route)
         self.assertIn("/my/privacy/export.json", got_own)
 
+    @mute_logger("odoo.addons.web.controllers.export")  # the refusals it provokes
     def test_generic_data_routes(self):
         """/web/content, /web/image, /web/export, /mail/thread: nothing planted
         reaches anyone but the coach."""
