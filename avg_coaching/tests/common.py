@@ -20,6 +20,31 @@ def new_portal_client(env, login, password, **kw):
 class AvgCoachingCase(TransactionCase):
     """Users of every group and a small fictional practice, made for each test class."""
 
+    def setUp(self):
+        super().setUp()
+        self._serve_wkhtmltopdf_with_the_test_cursor()
+
+    def _serve_wkhtmltopdf_with_the_test_cursor(self):
+        """wkhtmltopdf fetches a report's assets from this Odoo's HTTP server. Under
+        ``odoo-bin --test-enable`` the main thread holds ``Registry._lock`` while the
+        tests run, so outside a HttpCase that request would wait for it forever (and
+        the test with it). For the time of the call the registry's test mode serves
+        the request with the test's cursor, as HttpCase does for its whole class."""
+        Report = type(self.env["ir.actions.report"])
+        run = Report._run_wkhtmltopdf
+        registry, cr = self.registry, self.cr
+
+        def _run_wkhtmltopdf(report, *args, **kwargs):
+            if registry.in_test_mode():
+                return run(report, *args, **kwargs)
+            registry.enter_test_mode(cr)
+            try:
+                return run(report, *args, **kwargs)
+            finally:
+                registry.leave_test_mode()
+
+        self.patch(Report, "_run_wkhtmltopdf", _run_wkhtmltopdf)
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
