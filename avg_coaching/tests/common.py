@@ -5,6 +5,8 @@ from odoo.tests import TransactionCase, new_test_user
 COACH = "avg_coaching.group_avg_coach"
 ADMINISTRATION = "avg_coaching.group_avg_administration"
 PRIVACY = "avg_coaching.group_avg_privacy_manager"
+# Nothing listens on port 1: wkhtmltopdf's fetches of web assets are refused at once.
+REPORT_URL = "http://127.0.0.1:1"
 
 
 def new_portal_client(env, login, password, **kw):
@@ -22,28 +24,19 @@ class AvgCoachingCase(TransactionCase):
 
     def setUp(self):
         super().setUp()
-        self._serve_wkhtmltopdf_with_the_test_cursor()
+        self._reports_without_web_assets()
 
-    def _serve_wkhtmltopdf_with_the_test_cursor(self):
-        """wkhtmltopdf fetches a report's assets from this Odoo's HTTP server. Under
-        ``odoo-bin --test-enable`` the main thread holds ``Registry._lock`` while the
-        tests run, so outside a HttpCase that request would wait for it forever (and
-        the test with it). For the time of the call the registry's test mode serves
-        the request with the test's cursor, as HttpCase does for its whole class."""
+    def _reports_without_web_assets(self):
+        """wkhtmltopdf fetches a report's CSS and fonts from the report URL. The tests
+        read the text of the PDFs, not their looks, so the URL points nowhere (the
+        fetch is refused at once), as it did under pytest-odoo, whose HTTP server has
+        a port of its own. Under ``odoo-bin --test-enable`` the URL is this Odoo's own
+        server: outside a HttpCase the request waits for ``Registry._lock``, which
+        the runner holds while the tests run (the test hangs), and with the web fonts
+        loaded Debian's wkhtmltopdf (unpatched Qt) draws the text as shapes that
+        cannot be read back."""
         Report = type(self.env["ir.actions.report"])
-        run = Report._run_wkhtmltopdf
-        registry, cr = self.registry, self.cr
-
-        def _run_wkhtmltopdf(report, *args, **kwargs):
-            if registry.in_test_mode():
-                return run(report, *args, **kwargs)
-            registry.enter_test_mode(cr)
-            try:
-                return run(report, *args, **kwargs)
-            finally:
-                registry.leave_test_mode()
-
-        self.patch(Report, "_run_wkhtmltopdf", _run_wkhtmltopdf)
+        self.patch(Report, "_get_report_url", lambda report, layout=None: REPORT_URL)
 
     @classmethod
     def setUpClass(cls):
