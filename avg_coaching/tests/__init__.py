@@ -27,3 +27,4 @@ from . import test_erasure_guards
 from . import test_side_paths
 from . import test_erasure_service
 from . import test_erasure_scan
+from . import test_layout

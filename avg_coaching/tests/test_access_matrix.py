@@ -12,6 +12,7 @@ import json
 
 from odoo import http
 from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
 
 from .http_common import AvgHttpCase
 
@@ -437,6 +438,7 @@ class TestAccessMatrix(AvgHttpCase):
                     got_own.add(route)
         self.assertIn("/my/privacy/export.json", got_own)
 
+    @mute_logger("odoo.addons.web.controllers.export")  # the refusals it provokes
     def test_generic_data_routes(self):
         """/web/content, /web/image, /web/export, /mail/thread: nothing planted
         reaches anyone but the coach."""
