@@ -1,3 +1,4 @@
+from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -180,3 +181,15 @@ class TestSecurity(AvgCoachingCase):
             .with_user(self.coach2)
             .search([("id", "=", other.id)])
         )
+
+    def test_contact_fields_are_written_one_by_one(self):
+        """Writing the birth date does not overwrite the stored last contact (nor
+        the other way round): each shown field has its own inverse."""
+        partner = self.env["res.partner"].create(
+            {"name": "Nieuw Contact Fictief", "coaching_birthdate": "1980-02-03"}
+        )
+        self.assertEqual(
+            partner.sudo().avg_last_contact_stored, fields.Date.context_today(partner)
+        )
+        partner.write({"coaching_employer": "Werkgever Fictief"})
+        self.assertEqual(str(partner.sudo().coaching_birthdate_stored), "1980-02-03")
