@@ -479,7 +479,7 @@ class CoachingDossier(models.Model):
             if not fnames:
                 return
         consent_model = self.env["avg.consent"]
-        for dossier in self:
+        for dossier in self.sudo():
             if fnames is not None and not any(dossier._avg_filled(f) for f in fnames):
                 continue  # emptying is always allowed
             if not consent_model._avg_has_consent(dossier.client_id, "dossier"):

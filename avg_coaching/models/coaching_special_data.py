@@ -70,6 +70,13 @@ class CoachingSpecialData(models.Model):
                     )
                 )
 
+    def _avg_check_not_restricted(self):
+        # The line that carries a withdrawal to the purge holds no content: a
+        # restriction of processing must not stop the withdrawal being recorded.
+        if self.env.context.get("avg_consent_withdrawal"):
+            return
+        super()._avg_check_not_restricted()
+
     @api.model
     def _avg_check_relation_note(self, vals, category):
         if not (vals.get("relation_note") or "").strip():

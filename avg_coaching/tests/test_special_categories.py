@@ -148,6 +148,20 @@ class TestSpecialCategories(AvgCoachingCase):
         # The rest of the dossier stays: only the health data had no basis left.
         self.assertEqual(self.dossier.help_question, "Grenzen aangeven op het werk")
 
+    def test_withdrawal_recorded_under_a_restriction(self):
+        """A restriction keeps the data, and the purge waits for it to be lifted;
+        the withdrawal itself is still recorded."""
+        consent = self._consent(self.client, "special_health")
+        self.dossier.with_user(self.coach).write({"medical_treatment": "Pillen"})
+        self.client.avg_restricted = True
+        consent.with_user(self.coach).action_withdraw()
+        carrier = self.dossier.special_data_ids
+        self.assertEqual(carrier.state, "withdrawn")
+        policy = self.env.ref("avg_coaching.retention_policy_special_withdrawn")
+        policy._avg_run(fields.Date.today())
+        self.assertTrue(carrier.exists())
+        self.assertTrue(self.dossier.sudo().medical_treatment_enc)
+
     def test_special_consent_not_bundled_with_the_agreement(self):
         """Art. 7(2): a special-category consent is its own act, not a clause of
         the agreement the client signs."""
