@@ -361,7 +361,27 @@ class CoachingDossier(models.Model):
         res = super().write(vals)
         self._avg_check_dossier_consent(set(vals))
         self._avg_check_special_category_fields(set(vals))
+        if vals.get("commissioner_id"):
+            self.filtered(lambda d: d.state == "active")._avg_ask_art14_information()
         return res
+
+    def _avg_ask_art14_information(self):
+        """A commissioner set on a running trajectory: her data now (also) comes
+        from it, and she must be told within a month (art. 14(3)(a)). The coach
+        gets an activity to send the information from the dossier."""
+        for dossier in self.sudo():
+            dossier.activity_schedule(
+                "mail.mail_activity_data_todo",
+                date_deadline=fields.Date.context_today(self) + relativedelta(months=1),
+                summary=_("Send the privacy information (art. 14)"),
+                note=_(
+                    "%(commissioner)s now commissions this trajectory: tell the "
+                    "client where her data come from. Send the privacy information "
+                    "from this dossier; it names the commissioner as the source.",
+                    commissioner=dossier.commissioner_id.display_name,
+                ),
+                user_id=dossier.coach_id.id,
+            )
 
     def unlink(self):
         if not erasure_allowed(self.env):

@@ -206,6 +206,17 @@ class TestInformationBeforeStart(AvgCoachingCase):
         dossier.action_start()
         self.assertEqual(dossier.state, "active")
 
+    def test_commissioner_set_on_a_running_trajectory_asks_for_art14(self):
+        self._inform(self.dossier2)
+        dossier = self.dossier2.with_user(self.coach2)
+        dossier.action_start()
+        dossier.commissioner_id = self.commissioner
+        activity = self.dossier2.activity_ids.filtered(
+            lambda a: "art. 14" in (a.summary or "")
+        )
+        self.assertEqual(activity.user_id, self.coach2)
+        self.assertEqual(str(activity.date_deadline), "2026-07-01")
+
     def test_personal_notes_help_is_truthful(self):
         """The screen says what is shared: her access export includes the notes."""
         field = self.env["coaching.dossier"]._fields["personal_notes"]
