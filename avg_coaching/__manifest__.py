@@ -66,5 +66,6 @@
         "demo/coaching_invoicing_demo.xml",
         "demo/avg_request_demo.xml",
         "demo/coaching_moment_demo.xml",
+        "demo/avg_information_notice_demo.xml",
     ],
 }

@@ -39,7 +39,18 @@ if not client_user:
         }
     )
 client = client_user.partner_id
-client.is_coaching_client = True
+client.write({"is_coaching_client": True, "coaching_birthdate": "1980-01-01"})
+# Nothing goes into a dossier before the client's dossier consent (issue 15).
+if not env["avg.consent"]._avg_has_consent(client, "dossier"):
+    env["avg.consent"].create(
+        {
+            "partner_id": client.id,
+            "purpose": "dossier",
+            "method": "signed_form",
+            "text_version": "Bench",
+            "date_given": "2026-01-01",
+        }
+    )
 Dossier = env["coaching.dossier"]
 if Dossier.search_count([("client_id", "=", client.id)]) < 2:
     for count in (50, 200):

@@ -15,7 +15,23 @@ TEXT = "Sessie-aantekening: de cliënt oefende met grenzen aangeven. " * 8  # ~5
 env = env(context=dict(env.context, avg_access_system="benchmark"))  # noqa: F821
 Session = env["coaching.session"]
 Partner = env["res.partner"]
-client = Partner.create({"name": "Bench Cliënt", "is_coaching_client": True})
+client = Partner.create(
+    {
+        "name": "Bench Cliënt",
+        "is_coaching_client": True,
+        "coaching_birthdate": "1980-01-01",
+    }
+)
+# Nothing goes into a dossier before the client's dossier consent (issue 15).
+env["avg.consent"].create(
+    {
+        "partner_id": client.id,
+        "purpose": "dossier",
+        "method": "signed_form",
+        "text_version": "Bench",
+        "date_given": "2026-01-01",
+    }
+)
 dossier = env["coaching.dossier"].create(
     {"client_id": client.id, "coach_id": env.ref("base.user_admin").id}
 )

@@ -92,7 +92,8 @@ for number in range(1, CLIENTS + 1):
             {
                 "partner_id": client.id,
                 "purpose": purpose,
-                "method": "signed_agreement",
+                # A special-category consent is its own act (art. 7(2)).
+                "method": "signed_agreement" if purpose == "dossier" else "signed_form",
                 "text_version": "Overeenkomst v3",
                 "date_given": START,
             }

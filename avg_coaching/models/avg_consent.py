@@ -1,3 +1,5 @@
+import hashlib
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
@@ -10,6 +12,9 @@ SPECIAL_CATEGORIES = [
     ("violence", "(Sexual) violence"),
     ("criminal", "Criminal data"),
 ]
+# How a consent is recorded when it is part of signing the coaching agreement: not
+# a separate act, so not enough for special categories (art. 7(2) GDPR).
+AGREEMENT_METHODS = ("signed_agreement",)
 
 
 class AvgConsent(models.Model):
@@ -33,6 +38,8 @@ class AvgConsent(models.Model):
         "date_given",
         "method",
         "text_version",
+        "consent_text",
+        "text_hash",
         "guardian_name",
     )
 
@@ -73,6 +80,19 @@ class AvgConsent(models.Model):
         required=True,
         help="The version of the consent text or agreement the person agreed to.",
     )
+    consent_text = fields.Text(
+        string="Text agreed to",
+        help="The exact text the person agreed to (art. 7(1) GDPR). Left empty, the "
+        "practice's standard text for the purpose is stored; replace it with the "
+        "wording of the form she signed when that differs.",
+    )
+    text_hash = fields.Char(
+        string="Fingerprint of the text",
+        readonly=True,
+        copy=False,
+        help="SHA-256 of the text agreed to, taken when the consent was recorded: it "
+        "shows the text has not changed since.",
+    )
     guardian_name = fields.Char(
         string="Parent or guardian",
         help="For a client under 16: who gave consent on the client's behalf.",
@@ -105,6 +125,23 @@ class AvgConsent(models.Model):
                     )
                 )
 
+    @api.constrains("purpose", "method")
+    def _check_method(self):
+        for consent in self:
+            if (
+                consent.purpose.startswith("special_")
+                and consent.method in AGREEMENT_METHODS
+            ):
+                raise ValidationError(
+                    _(
+                        "Consent for special-category data must be a separate, "
+                        "explicit act (art. 7(2) and 9(2)(a) GDPR): it cannot be part "
+                        "of the signature of the coaching agreement. Record it as a "
+                        "separate signed consent form, an e-mail from the client or "
+                        "through the portal."
+                    )
+                )
+
     @api.constrains("date_given")
     def _check_date_given(self):
         today = fields.Date.context_today(self)
@@ -113,6 +150,61 @@ class AvgConsent(models.Model):
                 raise ValidationError(
                     _("A consent cannot be given in the future: correct the date.")
                 )
+
+    @api.model
+    def _avg_standard_text(self, purpose):
+        """The practice's standard wording of the consent for ``purpose``."""
+        texts = {
+            "dossier": _(
+                "I agree that my coach keeps a personal coaching dossier about me "
+                "(my help question, goals, the sessions and what was discussed) for "
+                "my coaching trajectory, as described in the privacy information I "
+                "received. I may withdraw this consent at any time; my dossier is "
+                "then closed and its content deleted."
+            ),
+            "guardian": _(
+                "As parent or guardian I agree that the coach keeps a coaching "
+                "dossier about the child named here for the coaching trajectory, as "
+                "described in the privacy information I received. I may withdraw "
+                "this consent at any time; the dossier is then closed and its "
+                "content deleted."
+            ),
+        }
+        if purpose in texts:
+            return texts[purpose]
+        labels = dict(
+            self.env["coaching.special.data"]
+            ._fields["category"]
+            ._description_selection(self.env)
+        )
+        category = purpose.removeprefix("special_") if purpose else ""
+        if category in labels:
+            return _(
+                "I explicitly agree, separately from the coaching agreement, that "
+                "my coach records data about me in the special category "
+                "'%(category)s', only where it relates to my own coaching "
+                "question. I may withdraw this consent at any time; these data are "
+                "then no longer used and are deleted.",
+                category=labels[category],
+            )
+        return False
+
+    @api.onchange("purpose")
+    def _onchange_purpose(self):
+        if self.purpose and not self.id:
+            self.consent_text = self._avg_standard_text(self.purpose)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if not (vals.get("consent_text") or "").strip():
+                vals["consent_text"] = self._avg_standard_text(vals.get("purpose"))
+            vals["text_hash"] = self._avg_hash(vals.get("consent_text"))
+        return super().create(vals_list)
+
+    @api.model
+    def _avg_hash(self, text):
+        return hashlib.sha256((text or "").encode()).hexdigest() if text else False
 
     def write(self, vals):
         for consent in self:
@@ -146,7 +238,9 @@ class AvgConsent(models.Model):
         if any(c.state == "withdrawn" for c in self):
             raise UserError(_("This consent has already been withdrawn."))
         self.write({"withdrawn_date": fields.Datetime.now()})
+        # What each consent covered is frozen and queued for the retention engine.
         self.env["coaching.special.data"].sudo()._avg_on_consent_withdrawn(self)
+        self.env["coaching.dossier"].sudo()._avg_on_consent_withdrawn(self)
         for consent in self:
             consent.message_post(body=_("Consent withdrawn."))
         return True

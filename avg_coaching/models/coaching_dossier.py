@@ -7,11 +7,20 @@ from odoo.tools import format_date
 from ..services.erasure import erasure_allowed, erasure_env
 from .avg_encrypted_mixin import EncryptedBinary, EncryptedText
 
+# The age below which the GDPR (art. 8, art. 5 UAVG) wants a parent's or
+# guardian's consent, and the age of majority (seed 004: no minors at all).
 MINOR_AGE = 16
+MAJORITY_AGE = 18
 
 # Dossier fields whose content is a special category of personal data (art. 9 GDPR):
-# writing them needs the client's explicit consent for that category.
-SPECIAL_CATEGORY_FIELDS = {"medical_treatment": "health"}
+# writing them needs the client's explicit consent for that category. Prior
+# psychological help and a current medical treatment are health data (seed 004 §1).
+SPECIAL_CATEGORY_FIELDS = {
+    "prior_help": "health",
+    "prior_help_aim": "health",
+    "prior_help_result": "health",
+    "medical_treatment": "health",
+}
 
 
 class CoachingDossier(models.Model):
@@ -92,9 +101,16 @@ class CoachingDossier(models.Model):
     coaching_goals = EncryptedText(string="Coaching goals")
     prior_help = fields.Boolean(
         string="Prior coaching or psychological help",
+        help="Health data: needs the client's explicit consent for health data.",
     )
-    prior_help_aim = EncryptedText(string="Aim of the prior help")
-    prior_help_result = EncryptedText(string="Result of the prior help")
+    prior_help_aim = EncryptedText(
+        string="Aim of the prior help",
+        help="Health data: needs the client's explicit consent for health data.",
+    )
+    prior_help_result = EncryptedText(
+        string="Result of the prior help",
+        help="Health data: needs the client's explicit consent for health data.",
+    )
     medical_treatment = EncryptedText(
         string="Current medical treatment",
         help="Only a medical treatment that relates to the coaching trajectory, for "
@@ -103,6 +119,9 @@ class CoachingDossier(models.Model):
     )
     personal_notes = EncryptedText(
         string="Coach's personal notes",
+        help="Not shown to the client in the portal, but part of what is kept about "
+        "her: they are included in her access export (art. 15 GDPR) and in her "
+        "data when she asks for them.",
     )
     help_question_enc = fields.Text(copy=False, groups="base.group_system")
     coaching_goals_enc = fields.Text(copy=False, groups="base.group_system")
@@ -117,6 +136,14 @@ class CoachingDossier(models.Model):
         index=True,
         help="End date plus the agreed retention term, or the practice's default "
         "term (Settings > Coaching).",
+    )
+    consent_withdrawn_date = fields.Date(
+        string="Consent withdrawn on",
+        readonly=True,
+        copy=False,
+        help="The client (or her parent or guardian) withdrew the consent this "
+        "dossier rests on: the trajectory was closed, its content frozen and "
+        "queued for deletion by the retention engine.",
     )
     content_purged_date = fields.Date(
         string="Content purged on (done)", readonly=True, copy=False
@@ -193,12 +220,16 @@ class CoachingDossier(models.Model):
             .get_param("avg_coaching.dossier_retention_years", "7")
         )
 
-    @api.depends("state", "date_end", "retention_years")
+    @api.depends("state", "date_end", "retention_years", "consent_withdrawn_date")
     def _compute_retention_due_date(self):
         default_years = self._avg_default_retention_years()
         for dossier in self:
             if dossier.state != "closed" or not dossier.date_end:
                 dossier.retention_due_date = False
+                continue
+            if dossier.consent_withdrawn_date:
+                # No basis left (art. 7(3), 17(1)(b)): due at once.
+                dossier.retention_due_date = dossier.consent_withdrawn_date
                 continue
             years = dossier.retention_years or default_years
             dossier.retention_due_date = dossier.date_end + relativedelta(years=years)
@@ -230,34 +261,63 @@ class CoachingDossier(models.Model):
                     )
                 )
 
-    @api.constrains("client_id", "date_start")
-    def _check_minor(self):
-        policy = (
+    @api.model
+    def _avg_minor_policy(self):
+        """The practice's rule for young clients (Settings > Coaching): 'adult'
+        (no minors: under 18 refused, the default, seed 004), 'refuse' (under 16
+        refused) or 'guardian' (under 16 only with a parent's or guardian's
+        consent)."""
+        return (
             self.env["ir.config_parameter"]
             .sudo()
-            .get_param("avg_coaching.minor_policy", "refuse")
+            .get_param("avg_coaching.minor_policy", "adult")
         )
+
+    @api.constrains("client_id", "date_start")
+    def _check_minor(self):
+        self._avg_check_minor()
+
+    def _avg_check_minor(self):
+        """Refuse a dossier the practice's rule for young clients does not allow.
+        Every rule needs the client's age: an unknown date of birth is refused."""
+        if erasure_allowed(self.env):
+            return
+        policy = self._avg_minor_policy()
+        limit = MAJORITY_AGE if policy == "adult" else MINOR_AGE
         consent_model = self.env["avg.consent"]
         for dossier in self:
+            if dossier.consent_withdrawn_date:
+                continue  # closed and queued for deletion: nothing to allow
+            client = dossier.client_id
             day = dossier.date_start or fields.Date.context_today(dossier)
-            age = dossier.client_id._avg_age_on(day)
-            if age is None or age >= MINOR_AGE:
+            age = client._avg_age_on(day)
+            if age is None:
+                raise ValidationError(
+                    _(
+                        "The date of birth of %(client)s is not known. The practice "
+                        "does not take on clients under %(age)s (Settings > "
+                        "Coaching): record the date of birth on the contact first.",
+                        client=client.display_name,
+                        age=limit,
+                    )
+                )
+            if age >= limit:
                 continue
-            if policy == "refuse":
+            if policy != "guardian":
                 raise ValidationError(
                     _(
                         "%(client)s is under %(age)s. The practice does not take on "
                         "clients under %(age)s (Settings > Coaching).",
-                        client=dossier.client_id.display_name,
-                        age=MINOR_AGE,
+                        client=client.display_name,
+                        age=limit,
                     )
                 )
-            if not consent_model._avg_has_consent(dossier.client_id, "guardian"):
+            if not consent_model._avg_has_consent(client, "guardian"):
                 raise ValidationError(
                     _(
                         "%(client)s is under %(age)s. Record the consent of a parent "
                         "or guardian (Coaching > Consents) before opening a dossier.",
-                        client=dossier.client_id.display_name,
+                        client=client.display_name,
                         age=MINOR_AGE,
                     )
                 )
@@ -271,9 +331,9 @@ class CoachingDossier(models.Model):
                     "coaching.dossier"
                 ) or _("New")
         dossiers = super().create(vals_list)
-        dossiers._avg_check_special_category_fields(
-            {f for vals in vals_list for f in vals}
-        )
+        fnames = {f for vals in vals_list for f in vals}
+        dossiers._avg_check_dossier_consent(fnames)
+        dossiers._avg_check_special_category_fields(fnames)
         return dossiers
 
     def write(self, vals):
@@ -299,8 +359,29 @@ class CoachingDossier(models.Model):
                 )
             )
         res = super().write(vals)
+        self._avg_check_dossier_consent(set(vals))
         self._avg_check_special_category_fields(set(vals))
+        if vals.get("commissioner_id"):
+            self.filtered(lambda d: d.state == "active")._avg_ask_art14_information()
         return res
+
+    def _avg_ask_art14_information(self):
+        """A commissioner set on a running trajectory: her data now (also) comes
+        from it, and she must be told within a month (art. 14(3)(a)). The coach
+        gets an activity to send the information from the dossier."""
+        for dossier in self.sudo():
+            dossier.activity_schedule(
+                "mail.mail_activity_data_todo",
+                date_deadline=fields.Date.context_today(self) + relativedelta(months=1),
+                summary=_("Send the privacy information (art. 14)"),
+                note=_(
+                    "%(commissioner)s now commissions this trajectory: tell the "
+                    "client where her data come from. Send the privacy information "
+                    "from this dossier; it names the commissioner as the source.",
+                    commissioner=dossier.commissioner_id.display_name,
+                ),
+                user_id=dossier.coach_id.id,
+            )
 
     def unlink(self):
         if not erasure_allowed(self.env):
@@ -401,12 +482,56 @@ class CoachingDossier(models.Model):
         if not vals.get("client_id"):
             raise ValidationError(_("Choose the client of this dossier."))
 
+    @api.model
+    def _avg_content_fields(self):
+        """The dossier fields that hold dossier content: what may be stored only
+        once the client consented to a dossier (privacy statement §3.6). The signed
+        agreement is not: it rests on the agreement itself (art. 6(1)(b))."""
+        names = {f.name for f in self._avg_encrypted_fields()}
+        return (names - {"agreement_document"}) | {"prior_help"}
+
+    def _avg_check_dossier_consent(self, fnames=None):
+        """Refuse dossier content (these fields, or any when ``fnames`` is None:
+        a part of the dossier) without a recorded, not withdrawn, dossier
+        consent."""
+        if fnames is not None:
+            fnames = set(fnames) & self._avg_content_fields()
+            if not fnames:
+                return
+        consent_model = self.env["avg.consent"]
+        for dossier in self.sudo():
+            if fnames is not None and not any(dossier._avg_filled(f) for f in fnames):
+                continue  # emptying is always allowed
+            if not consent_model._avg_has_consent(dossier.client_id, "dossier"):
+                raise ValidationError(
+                    _(
+                        "%(client)s has not given (or has withdrawn) consent for a "
+                        "coaching dossier: nothing can be recorded in dossier "
+                        "%(name)s yet. Record the consent (how and when it was given, "
+                        "and its text) under Coaching > Consents first.",
+                        client=dossier.client_id.display_name,
+                        name=dossier.name,
+                    )
+                )
+
+    @api.model
+    def _avg_storage_name(self, fname):
+        """The stored column of ``fname``: its ciphertext for an encrypted field."""
+        field = self._fields[fname]
+        return field.storage if field in self._avg_encrypted_fields() else fname
+
+    def _avg_filled(self, fname):
+        """Whether field ``fname`` holds something, read from storage: the
+        ciphertext of an encrypted field is not decrypted for this question."""
+        self.ensure_one()
+        return bool(self.sudo()[self._avg_storage_name(fname)])
+
     def _avg_check_special_category_fields(self, fnames):
         consent_model = self.env["avg.consent"]
         for fname, category in SPECIAL_CATEGORY_FIELDS.items():
             if fname not in fnames:
                 continue
-            for dossier in self.filtered(fname):
+            for dossier in self.filtered(lambda d, f=fname: d._avg_filled(f)):
                 if not consent_model._avg_has_consent(
                     dossier.client_id, f"special_{category}"
                 ):
@@ -447,13 +572,104 @@ class CoachingDossier(models.Model):
                         client=dossier.client_id.display_name,
                     )
                 )
+            dossier._avg_check_informed()
             dossier.write(
                 {
                     "state": "active",
                     "date_start": dossier.date_start or fields.Date.context_today(self),
                 }
             )
+            # The rule for young clients on the start date (the constraint runs
+            # only when the start date changes).
+            dossier._avg_check_minor()
         return True
+
+    def _avg_check_informed(self):
+        """Art. 13 and 14: the client received the current privacy information
+        before the trajectory starts, and, when a commissioner provided her data,
+        the information that names that source."""
+        self.ensure_one()
+        notices = (
+            self.env["avg.information.notice"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", self.client_id.id),
+                    ("date_sent", "!=", False),
+                ]
+            )
+            .filtered("is_current")
+        )
+        if not notices:
+            raise UserError(
+                _(
+                    "%(client)s has not received the current privacy information "
+                    "(art. 13 GDPR). Send it from this dossier (Send privacy "
+                    "information), or record how you gave it (Record privacy "
+                    "information given), before starting dossier %(name)s.",
+                    client=self.client_id.display_name,
+                    name=self.name,
+                )
+            )
+        commissioner = self.commissioner_id
+        if commissioner and not notices.filtered(
+            lambda n: n.source_partner_id == commissioner
+        ):
+            raise UserError(
+                _(
+                    "Data about %(client)s came from the commissioner "
+                    "%(commissioner)s: she must be told so (art. 14 GDPR). Send the "
+                    "privacy information from this dossier (it names the "
+                    "commissioner as the source) before starting dossier %(name)s.",
+                    client=self.client_id.display_name,
+                    commissioner=commissioner.display_name,
+                    name=self.name,
+                )
+            )
+
+    @api.model
+    def _avg_on_consent_withdrawn(self, consents):
+        """The dossier (or, for a client under 16, the guardian's) consent was
+        withdrawn: every trajectory of the client that rests on it is closed, its
+        content frozen (a closed dossier cannot be changed) and due at once for
+        the retention engine's dossier purge, which keeps the signed agreement
+        for its own term. Nothing is deleted here, outside the engine."""
+        today = fields.Date.context_today(self)
+        for consent in consents.filtered(
+            lambda c: c.purpose in ("dossier", "guardian")
+        ):
+            if self._avg_has_other_consent(consent):
+                continue  # another consent for the same purpose still stands
+            dossiers = self.search(
+                [
+                    ("client_id", "=", consent.partner_id.id),
+                    ("content_purged_date", "=", False),
+                    ("consent_withdrawn_date", "=", False),
+                ]
+            )
+            if consent.purpose == "guardian":
+                dossiers = dossiers.filtered(
+                    lambda d: (d.client_id._avg_age_on(today) or 0) < MINOR_AGE
+                )
+            for dossier in dossiers.with_context(tracking_disable=False):
+                vals = {"consent_withdrawn_date": today}
+                if dossier.state != "closed":
+                    vals |= {"state": "closed", "date_end": today}
+                    if not dossier.date_start:
+                        vals["date_start"] = today
+                dossier.write(vals)
+                dossier.with_context(avg_system_message=True).message_post(
+                    body=_(
+                        "Consent withdrawn: the trajectory is closed and its content "
+                        "will be deleted by the retention engine."
+                    )
+                )
+
+    @api.model
+    def _avg_has_other_consent(self, consent):
+        return self.env["avg.consent"]._avg_has_consent(
+            consent.partner_id, consent.purpose
+        )
 
     def action_close(self):
         for dossier in self:
@@ -617,6 +833,20 @@ class CoachingDossier(models.Model):
             )
         )
         return True
+
+    def action_avg_record_client_information(self):
+        """Record that the coach gave the client the privacy information herself
+        (in person, on paper, or by post)."""
+        self.ensure_one()
+        self.check_access("write")
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Record privacy information given"),
+            "res_model": "avg.information.given.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_dossier_id": self.id},
+        }
 
     # ------------------------------------------------------------ invoicing
     @api.depends("invoice_ids", "session_ids.is_invoiced")

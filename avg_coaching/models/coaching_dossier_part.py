@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..services.erasure import erasure_allowed, erasure_env
@@ -24,6 +24,14 @@ class CoachingDossierPart(models.AbstractModel):
     client_id = fields.Many2one(related="dossier_id.client_id", store=True, index=True)
     coach_id = fields.Many2one(related="dossier_id.coach_id", store=True, index=True)
     company_id = fields.Many2one(related="dossier_id.company_id", store=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        parts = super().create(vals_list)
+        # Nothing is recorded in a dossier before the client consented to it.
+        if not self.env.context.get("avg_consent_withdrawal"):
+            parts.dossier_id._avg_check_dossier_consent()
+        return parts
 
     def unlink(self):
         if erasure_allowed(self.env):

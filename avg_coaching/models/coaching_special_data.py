@@ -5,6 +5,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from .avg_consent import SPECIAL_CATEGORIES
 from .avg_encrypted_mixin import EncryptedText
+from .coaching_dossier import SPECIAL_CATEGORY_FIELDS
 
 
 class CoachingSpecialData(models.Model):
@@ -69,6 +70,13 @@ class CoachingSpecialData(models.Model):
                     )
                 )
 
+    def _avg_check_not_restricted(self):
+        # The line that carries a withdrawal to the purge holds no content: a
+        # restriction of processing must not stop the withdrawal being recorded.
+        if self.env.context.get("avg_consent_withdrawal"):
+            return
+        super()._avg_check_not_restricted()
+
     @api.model
     def _avg_check_relation_note(self, vals, category):
         if not (vals.get("relation_note") or "").strip():
@@ -84,7 +92,8 @@ class CoachingSpecialData(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            self._avg_check_relation_note(vals, vals.get("category"))
+            if not self.env.context.get("avg_consent_withdrawal"):
+                self._avg_check_relation_note(vals, vals.get("category"))
         return super().create(vals_list)
 
     def write(self, vals):
@@ -104,37 +113,46 @@ class CoachingSpecialData(models.Model):
 
     @api.model
     def _avg_on_consent_withdrawn(self, consents):
-        """Stop processing the categories of withdrawn special-category consents."""
+        """Stop processing the categories of withdrawn special-category consents.
+
+        The lines of the category are frozen (state withdrawn) and the retention
+        policy *Special-category data after withdrawn consent* deletes them. The
+        dossier fields of the category (prior help, medical treatment: health) go
+        the same way: a dossier that holds them without a line of the category
+        gets one, withdrawn and without content, that carries them to the purge."""
+        dossier_model = self.env["coaching.dossier"].sudo()
         for consent in consents:
             if not consent.purpose.startswith("special_"):
                 continue
+            if consent._avg_has_consent(consent.partner_id, consent.purpose):
+                continue  # another consent for this category still stands
             category = consent.purpose.removeprefix("special_")
             lines = self.search(
                 [
                     ("client_id", "=", consent.partner_id.id),
                     ("category", "=", category),
-                    ("state", "=", "active"),
                 ]
             )
-            lines.with_context(avg_consent_withdrawal=True).write(
-                {"state": "withdrawn", "withdrawn_date": consent.withdrawn_date}
-            )
-            if category == "health":
-                # The dossier's medical-treatment field is health data too: with the
-                # consent gone there is no basis left to keep it (art. 17(1)(b)).
-                dossiers = (
-                    self.env["coaching.dossier"]
-                    .sudo()
-                    .search(
-                        [
-                            ("client_id", "=", consent.partner_id.id),
-                            ("medical_treatment_enc", "!=", False),
-                        ]
-                    )
-                )
-                dossiers.with_context(tracking_disable=True).write(
-                    {"medical_treatment_enc": False}
-                )
+            lines.filtered(lambda rec: rec.state == "active").with_context(
+                avg_consent_withdrawal=True
+            ).write({"state": "withdrawn", "withdrawn_date": consent.withdrawn_date})
+            fnames = [
+                f for f, cat in SPECIAL_CATEGORY_FIELDS.items() if cat == category
+            ]
+            dossiers = dossier_model.search(
+                [("client_id", "=", consent.partner_id.id)]
+            ).filtered(lambda d, fs=fnames: any(d._avg_filled(f) for f in fs))
+            carriers = [
+                {
+                    "dossier_id": dossier.id,
+                    "category": category,
+                    "state": "withdrawn",
+                    "withdrawn_date": consent.withdrawn_date,
+                }
+                for dossier in dossiers - lines.dossier_id
+            ]
+            if carriers:
+                self.with_context(avg_consent_withdrawal=True).create(carriers)
 
     @api.model
     def _avg_due_special_withdrawn(self, policy, today, limit=None):
@@ -156,5 +174,16 @@ class CoachingSpecialData(models.Model):
         entries = [
             (refs[line.client_id.id], {"coaching.special.data": 1}) for line in self
         ]
+        # The dossier fields of the withdrawn categories go with their lines.
+        for category in set(self.mapped("category")):
+            fnames = [
+                f for f, cat in SPECIAL_CATEGORY_FIELDS.items() if cat == category
+            ]
+            dossiers = self.filtered(
+                lambda rec, c=category: rec.category == c
+            ).dossier_id
+            dossiers.with_context(tracking_disable=True).write(
+                {dossiers._avg_storage_name(f): False for f in fnames}
+            )
         self.unlink()
         log_model._avg_record_many("purge", entries, policy=policy)

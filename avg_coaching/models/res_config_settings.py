@@ -7,16 +7,19 @@ class ResConfigSettings(models.TransientModel):
 
     avg_minor_policy = fields.Selection(
         [
+            ("adult", "No minors: refuse dossiers for clients under 18"),
             ("refuse", "Refuse dossiers for clients under 16"),
             (
                 "guardian",
-                "Allow them with the recorded consent of a parent or guardian",
+                "Under 16 only with the recorded consent of a parent or guardian",
             ),
         ],
-        string="Clients under 16",
-        default="refuse",
+        string="Young clients",
+        default="adult",
         required=True,
         config_parameter="avg_coaching.minor_policy",
+        help="Every rule needs the client's age: a dossier is refused while her date "
+        "of birth is unknown.",
     )
 
     avg_dossier_retention_years = fields.Selection(

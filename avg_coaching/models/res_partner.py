@@ -222,6 +222,12 @@ class ResPartner(models.Model):
                         name=partner.display_name,
                     )
                 )
+        # A date of birth changed (or removed) after a dossier exists: the
+        # practice's rule for young clients still holds for every dossier.
+        dossiers = (
+            self.env["coaching.dossier"].sudo().search([("client_id", "in", self.ids)])
+        )
+        dossiers._avg_check_minor()
 
     def unlink(self):
         # A client is removed only by the erasure path (deletion log, journal,

@@ -15,7 +15,10 @@ def new_portal_client(env, login, password, **kw):
     user = new_test_user(
         env, login, groups="base.group_portal", password=password, **kw
     )
-    user.partner_id.is_coaching_client = True
+    # An adult: the practice takes on no minors, and needs the date of birth.
+    user.partner_id.write(
+        {"is_coaching_client": True, "coaching_birthdate": "1980-01-01"}
+    )
     return user
 
 
@@ -73,7 +76,11 @@ class AvgCoachingCase(TransactionCase):
             }
         )
         cls.client2 = Partner.create(
-            {"name": "Testcliënt Bert Fictief", "is_coaching_client": True}
+            {
+                "name": "Testcliënt Bert Fictief",
+                "is_coaching_client": True,
+                "coaching_birthdate": "1990-02-01",
+            }
         )
         cls.commissioner = Partner.create(
             {
@@ -82,6 +89,9 @@ class AvgCoachingCase(TransactionCase):
                 "is_coaching_commissioner": True,
             }
         )
+        # Nothing is recorded in a dossier before the client consented to it.
+        cls._consent(cls.client, "dossier")
+        cls._consent(cls.client2, "dossier")
         cls.dossier = cls.env["coaching.dossier"].create(
             {
                 "client_id": cls.client.id,
@@ -111,6 +121,14 @@ class AvgCoachingCase(TransactionCase):
         }
         vals.update(extra)
         return cls.env["avg.consent"].create(vals)
+
+    @classmethod
+    def _inform(cls, dossier, day="2026-01-05"):
+        """Record that the dossier's client received the privacy information
+        (art. 13; art. 14 with the dossier's commissioner as the source)."""
+        return cls.env["avg.information.notice"]._avg_record_given(
+            dossier.client_id, dossier, "in_person", day
+        )
 
     @classmethod
     def _ensure_chart_of_accounts(cls):

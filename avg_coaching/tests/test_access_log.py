@@ -272,7 +272,16 @@ class TestAccessLogPortal(HttpCase):
             cls.env, "log_portal_client", "base.group_portal", password="log-portal-pw"
         )
         partner = cls.client_user.partner_id
-        partner.is_coaching_client = True
+        partner.write({"is_coaching_client": True, "coaching_birthdate": "1980-01-01"})
+        cls.env["avg.consent"].create(
+            {
+                "partner_id": partner.id,
+                "purpose": "dossier",
+                "method": "signed_form",
+                "text_version": "Toestemming v1",
+                "date_given": "2026-01-05",
+            }
+        )
         cls.dossier = cls.env["coaching.dossier"].create(
             {"client_id": partner.id, "coach_id": cls.coach.id, "help_question": "Hv"}
         )

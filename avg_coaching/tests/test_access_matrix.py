@@ -58,6 +58,7 @@ MODELS = {
     "coaching.dossier.part": "technical",
     "coaching.invoice.wizard": "client",
     "coaching.protected.document.wizard": "client",
+    "avg.information.given.wizard": "client",
     "avg.request": "client",
     "avg.request.decision": "client",
     "avg.request.throttle": "technical",
@@ -192,10 +193,14 @@ class TestAccessMatrix(AvgHttpCase):
         coach = cls.users["coach"]
         cls.client_partner = cls.users["client"].partner_id
         cls.client_partner.write(
-            {"is_coaching_client": True, "coaching_employer": "MXEMPLOYERNAME"}
+            {
+                "is_coaching_client": True,
+                "coaching_employer": "MXEMPLOYERNAME",
+                "coaching_birthdate": "1980-01-01",
+            }
         )
         other = cls.users["other_client"].partner_id
-        other.is_coaching_client = True
+        other.write({"is_coaching_client": True, "coaching_birthdate": "1981-01-01"})
         for partner in (cls.client_partner, other):
             for purpose in ("dossier", "special_health"):
                 env["avg.consent"].create(

@@ -16,7 +16,18 @@ class TestDossier(AvgCoachingCase):
 
     @freeze_time("2026-03-01")
     def test_workflow(self):
-        dossier = self.dossier.with_user(self.coach)
+        client = self.env["res.partner"].create(
+            {
+                "name": "Testcliënt Cor Fictief",
+                "is_coaching_client": True,
+                "coaching_birthdate": "1970-04-04",
+            }
+        )
+        dossier = (
+            self.env["coaching.dossier"]
+            .with_user(self.coach)
+            .create({"client_id": client.id, "coach_id": self.coach.id})
+        )
         self.assertEqual(dossier.state, "intake")
         with self.assertRaisesRegex(UserError, "agreement was signed"):
             dossier.action_start()
@@ -26,7 +37,10 @@ class TestDossier(AvgCoachingCase):
         ):
             dossier.action_start()
         self.assertEqual(dossier.state, "intake")
-        self._consent(self.client, "dossier")
+        self._consent(client, "dossier")
+        with self.assertRaisesRegex(UserError, "current privacy information"):
+            dossier.action_start()
+        self._inform(dossier)
         dossier.action_start()
         self.assertEqual(dossier.state, "active")
         self.assertEqual(str(dossier.date_start), "2026-03-01")
@@ -42,7 +56,7 @@ class TestDossier(AvgCoachingCase):
         self.assertFalse(dossier.date_end)
 
     def test_closed_dossier_content_frozen(self):
-        self._consent(self.client, "dossier")
+        self._inform(self.dossier)
         dossier = self.dossier.with_user(self.coach)
         dossier.agreement_date = "2026-01-01"
         dossier.action_start()

@@ -156,7 +156,20 @@ class TestEncryption(AvgCoachingCase):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             partner = env["res.partner"].create(
-                {"name": "Dump Testcliënt", "is_coaching_client": True}
+                {
+                    "name": "Dump Testcliënt",
+                    "is_coaching_client": True,
+                    "coaching_birthdate": "1980-01-01",
+                }
+            )
+            env["avg.consent"].create(
+                {
+                    "partner_id": partner.id,
+                    "purpose": "dossier",
+                    "method": "signed_form",
+                    "text_version": "Toestemming v1",
+                    "date_given": "2026-01-05",
+                }
             )
             dossier = env["coaching.dossier"].create(
                 {
@@ -198,6 +211,7 @@ class TestEncryption(AvgCoachingCase):
                 env = erasure_env(api.Environment(cr, SUPERUSER_ID, {}))
                 env["coaching.dossier"].browse(ids[1]).unlink()
                 env["avg.data.key"].search([("partner_id", "=", ids[0])]).unlink()
+                env["avg.consent"].search([("partner_id", "=", ids[0])]).unlink()
                 env["res.partner"].browse(ids[0]).unlink()
                 cr.commit()  # pylint: disable=invalid-commit
 
@@ -299,8 +313,13 @@ class TestEncryption(AvgCoachingCase):
     def _new_client_dossier(self, name, help_question):
         """The coach opens a dossier with content for a client new to the practice."""
         client = self.env["res.partner"].create(
-            {"name": name, "is_coaching_client": True}
+            {
+                "name": name,
+                "is_coaching_client": True,
+                "coaching_birthdate": "1980-01-01",
+            }
         )
+        self._consent(client, "dossier")
         return (
             self.env["coaching.dossier"]
             .with_user(self.coach)
@@ -342,8 +361,13 @@ class TestEncryption(AvgCoachingCase):
         keys_before = Key.search_count([])
         dossiers_before = self.env["coaching.dossier"].search_count([])
         client = self.env["res.partner"].create(
-            {"name": "Nieuwe Cliënt Sleutel", "is_coaching_client": True}
+            {
+                "name": "Nieuwe Cliënt Sleutel",
+                "is_coaching_client": True,
+                "coaching_birthdate": "1980-01-01",
+            }
         )
+        self._consent(client, "dossier")
         with self.assertRaisesRegex(UserError, "fingerprint") as caught:
             self.env["coaching.dossier"].with_user(self.coach).create(
                 {

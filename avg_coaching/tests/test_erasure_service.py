@@ -13,6 +13,7 @@ NOT_A_SUBJECT = {
     ("avg.processor.agreement", "partner_id"): "the processor, an organisation",
     ("avg.processing.recipient", "partner_id"): "a recipient organisation",
     ("coaching.dossier", "commissioner_id"): "the commissioning organisation",
+    ("avg.information.notice", "source_partner_id"): "the commissioner (art. 14)",
     ("coaching.insurer.disclosure", "insurer_id"): "the health insurer",
     ("avg.breach", "subject_partner_ids"): "unlinked by the erasure path",
     ("avg.request.throttle", None): "keyed hashes only, forgotten after a day",

@@ -177,7 +177,7 @@ class TestInvoicing(AvgCoachingCase):
 
     def test_invoiced_session_frozen_closed_dossier_invoiced(self):
         self.dossier.write({"agreement_date": "2026-01-05"})
-        self._consent(self.client, "dossier")
+        self._inform(self.dossier)
         self.dossier.action_start()
         self.dossier.action_close()
         # Invoicing after the trajectory closed is normal and allowed.

@@ -33,6 +33,15 @@ class TestJsonRpc(HttpCase):
                 "coaching_birthdate": "1990-01-01",
             }
         )
+        cls.env["avg.consent"].create(
+            {
+                "partner_id": cls.client_partner.id,
+                "purpose": "dossier",
+                "method": "signed_form",
+                "text_version": "Toestemming v1",
+                "date_given": "2026-01-05",
+            }
+        )
         cls.dossier = cls.env["coaching.dossier"].create(
             {
                 "client_id": cls.client_partner.id,

@@ -19,12 +19,20 @@ class TestMoments(AvgCoachingCase):
             cls.env, "t_moments_anna", groups="base.group_portal"
         )
         cls.portal_anna.partner_id.write(
-            {"name": "Portal Anna Fictief", "is_coaching_client": True}
+            {
+                "name": "Portal Anna Fictief",
+                "is_coaching_client": True,
+                "coaching_birthdate": "1980-01-01",
+            }
         )
         cls.portal_bert = new_test_user(
             cls.env, "t_moments_bert", groups="base.group_portal"
         )
-        cls.portal_bert.partner_id.is_coaching_client = True
+        cls.portal_bert.partner_id.write(
+            {"is_coaching_client": True, "coaching_birthdate": "1981-01-01"}
+        )
+        for user in (cls.portal_anna, cls.portal_bert):
+            cls._consent(user.partner_id, "dossier")
         cls.dossier_anna = cls.env["coaching.dossier"].create(
             {
                 "client_id": cls.portal_anna.partner_id.id,

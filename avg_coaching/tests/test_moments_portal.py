@@ -34,7 +34,18 @@ class TestMomentsPortal(HttpCase):
         )
         Dossier = cls.env["coaching.dossier"]
         for user in (cls.anna, cls.bert):
-            user.partner_id.is_coaching_client = True
+            user.partner_id.write(
+                {"is_coaching_client": True, "coaching_birthdate": "1980-01-01"}
+            )
+            cls.env["avg.consent"].create(
+                {
+                    "partner_id": user.partner_id.id,
+                    "purpose": "dossier",
+                    "method": "signed_form",
+                    "text_version": "Toestemming v1",
+                    "date_given": "2026-01-05",
+                }
+            )
         cls.dossier_anna = Dossier.create(
             {
                 "client_id": cls.anna.partner_id.id,

@@ -148,6 +148,13 @@ class TestPrivacyPortal(HttpCase):
         self.assertIn(response.status_code, (302, 303))
         self.assertIn("message=withdrawn", response.headers["Location"])
         self.assertEqual(self.consent_anna.state, "withdrawn")
+        # Her dossier rested on it: closed, frozen and queued for the purge.
+        self.assertEqual(self.dossier_anna.state, "closed")
+        self.assertTrue(self.dossier_anna.consent_withdrawn_date)
+        self.assertEqual(
+            self.dossier_anna.retention_due_date,
+            self.dossier_anna.consent_withdrawn_date,
+        )
         # A second run says so instead of failing.
         response = self.url_open(
             f"/my/privacy/consent/{self.consent_anna.id}/withdraw",

@@ -40,6 +40,15 @@ class TestPortalRequests(HttpCase):
                 "date_given": "2026-01-05",
             }
         )
+        cls.env["avg.consent"].create(
+            {
+                "partner_id": cls.bert.partner_id.id,
+                "purpose": "dossier",
+                "method": "signed_agreement",
+                "text_version": "Overeenkomst v1",
+                "date_given": "2026-01-05",
+            }
+        )
         cls.dossier_anna = cls.env["coaching.dossier"].create(
             {
                 "client_id": cls.anna.partner_id.id,

@@ -21,9 +21,16 @@ coach = env["res.users"].create({
 })
 Partner = env["res.partner"]
 gone = Partner.create({"name": "Herstel Weg Cliënt", "is_coaching_client": True,
-                       "email": "weg@client.test"})
+                       "email": "weg@client.test",
+                       "coaching_birthdate": "1980-01-01"})
 stays = Partner.create({"name": "Herstel Blijft Cliënt", "is_coaching_client": True,
-                        "email": "blijft@client.test"})
+                        "email": "blijft@client.test",
+                        "coaching_birthdate": "1981-01-01"})
+env["avg.consent"].create([
+    {"partner_id": p.id, "purpose": "dossier", "method": "signed_form",
+     "text_version": "Toestemming v1", "date_given": "2026-01-05"}
+    for p in (gone, stays)
+])
 Dossier = env["coaching.dossier"].with_user(coach)
 gone_dossier = Dossier.create({"client_id": gone.id, "coach_id": coach.id,
                                "help_question": "Vraag van wie weg wil"})

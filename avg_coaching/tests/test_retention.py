@@ -30,6 +30,11 @@ class TestRetention(AvgCoachingCase):
         self.env.invalidate_all()
 
     def _closed_dossier(self, client, date_end, **extra):
+        # A dossier needs the client's age and her dossier consent (issue 15).
+        if not client.sudo().coaching_birthdate_stored:
+            client.coaching_birthdate = "1980-01-01"
+        if not self.env["avg.consent"]._avg_has_consent(client, "dossier"):
+            self._consent(client, "dossier", date_given="2008-12-01")
         vals = {
             "client_id": client.id,
             "coach_id": self.coach.id,
@@ -396,6 +401,16 @@ class TestRetention(AvgCoachingCase):
                     "is_coaching_client": True,
                     "email": email,
                     "phone": phone,
+                    "coaching_birthdate": "1980-01-01",
+                }
+            )
+            env["avg.consent"].create(
+                {
+                    "partner_id": client.id,
+                    "purpose": "dossier",
+                    "method": "signed_form",
+                    "text_version": "Toestemming v1",
+                    "date_given": "2026-01-05",
                 }
             )
             dossier = env["coaching.dossier"].create(

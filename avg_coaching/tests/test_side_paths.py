@@ -49,6 +49,15 @@ class TestSidePaths(AvgHttpCase):
                 "coaching_employer": "SPEMPLOYER",
             }
         )
+        env["avg.consent"].create(
+            {
+                "partner_id": cls.client_partner.id,
+                "purpose": "dossier",
+                "method": "signed_form",
+                "text_version": "Toestemming v1",
+                "date_given": "2026-01-05",
+            }
+        )
         cls.dossier = env["coaching.dossier"].create(
             {
                 "client_id": cls.client_partner.id,

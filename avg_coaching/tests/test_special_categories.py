@@ -1,6 +1,9 @@
+import hashlib
+
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
+from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -82,10 +85,40 @@ class TestSpecialCategories(AvgCoachingCase):
         )
         self.assertIn(line, queued)
 
-    def test_health_withdrawal_removes_medical_treatment(self):
+    def test_prior_help_needs_health_consent(self):
+        """Prior psychological help is health data (seed 004 §1): gated like the
+        medical treatment, the yes/no included."""
+        dossier = self.dossier.with_user(self.coach)
+        for vals in (
+            {"prior_help": True},
+            {"prior_help_aim": "Psycholoog, angstklachten"},
+            {"prior_help_result": "Minder paniekaanvallen"},
+        ):
+            with self.assertRaisesRegex(ValidationError, "special-category"):
+                dossier.write(vals)
+        self.assertFalse(dossier.prior_help)
+        self.assertFalse(dossier.sudo().prior_help_aim_enc)
+        self._consent(self.client, "special_health")
+        dossier.write(
+            {
+                "prior_help": True,
+                "prior_help_aim": "Psycholoog, angstklachten",
+                "prior_help_result": "Minder paniekaanvallen",
+            }
+        )
+        self.assertEqual(dossier.prior_help_aim, "Psycholoog, angstklachten")
+
+    @freeze_time("2026-06-01 10:00:00")
+    def test_health_withdrawal_freezes_and_queues_the_dossier_fields(self):
+        """Withdrawal freezes the dossier's health fields; the retention engine
+        (policy special_withdrawn) deletes them, not the withdrawal itself."""
         consent = self._consent(self.client, "special_health")
         self.dossier.with_user(self.coach).write(
-            {"medical_treatment": "Antidepressiva"}
+            {
+                "medical_treatment": "Antidepressiva",
+                "prior_help": True,
+                "prior_help_aim": "Psycholoog",
+            }
         )
         other = self.env["coaching.dossier"].create(
             {"client_id": self.client2.id, "coach_id": self.coach2.id}
@@ -94,9 +127,82 @@ class TestSpecialCategories(AvgCoachingCase):
         other.write({"medical_treatment": "Andere cliënt"})
         consent.with_user(self.coach).action_withdraw()
         self.env.invalidate_all()
+        # Frozen, not yet deleted: a withdrawn line carries them to the purge.
+        self.assertTrue(self.dossier.sudo().medical_treatment_enc)
+        carrier = self.dossier.special_data_ids
+        self.assertEqual(carrier.category, "health")
+        self.assertEqual(carrier.state, "withdrawn")
+        with self.assertRaisesRegex(ValidationError, "special-category"):
+            self.dossier.with_user(self.coach).write({"medical_treatment": "Nieuw"})
+        policy = self.env.ref("avg_coaching.retention_policy_special_withdrawn")
+        logs = self.env["avg.deletion.log"].search_count([])
+        policy._avg_run(fields.Date.today())
+        self.env.invalidate_all()
+        self.assertFalse(carrier.exists())
         self.assertFalse(self.dossier.medical_treatment)
+        self.assertFalse(self.dossier.prior_help)
+        self.assertFalse(self.dossier.sudo().prior_help_aim_enc)
         self.assertFalse(self.dossier.sudo().medical_treatment_enc)
+        self.assertGreater(self.env["avg.deletion.log"].search_count([]), logs)
         self.assertEqual(other.medical_treatment, "Andere cliënt")
+        # The rest of the dossier stays: only the health data had no basis left.
+        self.assertEqual(self.dossier.help_question, "Grenzen aangeven op het werk")
+
+    def test_withdrawal_recorded_under_a_restriction(self):
+        """A restriction keeps the data, and the purge waits for it to be lifted;
+        the withdrawal itself is still recorded."""
+        consent = self._consent(self.client, "special_health")
+        self.dossier.with_user(self.coach).write({"medical_treatment": "Pillen"})
+        self.client.avg_restricted = True
+        consent.with_user(self.coach).action_withdraw()
+        carrier = self.dossier.special_data_ids
+        self.assertEqual(carrier.state, "withdrawn")
+        policy = self.env.ref("avg_coaching.retention_policy_special_withdrawn")
+        policy._avg_run(fields.Date.today())
+        self.assertTrue(carrier.exists())
+        self.assertTrue(self.dossier.sudo().medical_treatment_enc)
+
+    def test_special_consent_not_bundled_with_the_agreement(self):
+        """Art. 7(2): a special-category consent is its own act, not a clause of
+        the agreement the client signs."""
+        with self.assertRaisesRegex(ValidationError, "separate, explicit act"):
+            self._consent(self.client, "special_health", method="signed_agreement")
+        self.assertFalse(
+            self.env["avg.consent"]._avg_has_consent(self.client, "special_health")
+        )
+        consent = (
+            self.env["avg.consent"]
+            .with_user(self.coach)
+            .create(
+                {
+                    "partner_id": self.client.id,
+                    "purpose": "special_health",
+                    "method": "signed_form",
+                    "text_version": "Toestemming gezondheid v1",
+                    "date_given": "2026-01-05",
+                }
+            )
+        )
+        self.assertTrue(consent)
+        # The agreement may still carry the dossier consent.
+        self.assertTrue(
+            self._consent(self.client, "dossier", method="signed_agreement")
+        )
+
+    def test_consent_keeps_the_text_agreed_to(self):
+        """Art. 7(1): the consent keeps the text itself and its fingerprint."""
+        text = "Ik geef uitdrukkelijk toestemming voor gezondheidsgegevens. (v3)"
+        consent = self._consent(self.client, "special_health", consent_text=text)
+        self.assertEqual(consent.consent_text, text)
+        self.assertEqual(consent.text_hash, hashlib.sha256(text.encode()).hexdigest())
+        # Without a text of her own, the practice's standard text is stored.
+        standard = self._consent(self.client, "special_religion")
+        self.assertIn("separately from the coaching agreement", standard.consent_text)
+        self.assertEqual(len(standard.text_hash), 64)
+        with self.assertRaisesRegex(UserError, "evidence"):
+            consent.with_user(self.coach).write({"consent_text": "Iets anders"})
+        with self.assertRaisesRegex(UserError, "evidence"):
+            consent.with_user(self.coach).write({"text_hash": "0" * 64})
 
     def test_consent_is_evidence(self):
         consent = self._consent(self.client, "special_health").with_user(self.coach)

@@ -29,7 +29,20 @@ class TestWebClient(HttpCase):
             password="web-coach-pw",
         )
         client = cls.env["res.partner"].create(
-            {"name": "Browser Testcliënt", "is_coaching_client": True}
+            {
+                "name": "Browser Testcliënt",
+                "is_coaching_client": True,
+                "coaching_birthdate": "1980-01-01",
+            }
+        )
+        cls.env["avg.consent"].create(
+            {
+                "partner_id": client.id,
+                "purpose": "dossier",
+                "method": "signed_form",
+                "text_version": "Toestemming v1",
+                "date_given": "2026-01-05",
+            }
         )
         cls.dossier = cls.env["coaching.dossier"].create(
             {

@@ -16,3 +16,11 @@ def migrate(cr, version):
         policy.date_field_id = field
     # The invoice no longer stores its dossier (found through its sessions).
     cr.execute("ALTER TABLE account_move DROP COLUMN IF EXISTS coaching_dossier_id")
+    # Consents now keep the text agreed to (art. 7(1)). Those recorded before kept
+    # only a version label: say so in the text, and leave the fingerprint empty
+    # (there is no text whose fingerprint would prove anything).
+    cr.execute(
+        "UPDATE avg_consent SET consent_text = "
+        "'[Recorded before the consent text was kept; version: ' || text_version "
+        "|| '. See the signed document for the text.]' WHERE consent_text IS NULL"
+    )
