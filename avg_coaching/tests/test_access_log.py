@@ -216,9 +216,11 @@ class TestAccessLog(AvgCoachingCase):
             {"dossier_id": self.dossier.id, "text": "Een moment"}
         )
         self.dossier.write({"state": "closed", "date_end": "2026-01-31"})
-        crons = self.env["ir.cron"].search(
-            [("ir_actions_server_id.model_id.model", "!=", False)]
-        ).filtered(lambda c: c.get_external_id()[c.id].startswith("avg_coaching."))
+        crons = (
+            self.env["ir.cron"]
+            .search([("ir_actions_server_id.model_id.model", "!=", False)])
+            .filtered(lambda c: c.get_external_id()[c.id].startswith("avg_coaching."))
+        )
         self.assertGreaterEqual(len(crons), 4)
         self.env.invalidate_all()
         for day in ("2026-12-20", "2040-01-01"):
