@@ -25,3 +25,4 @@ from . import test_retention_concurrency
 from . import test_restore
 from . import test_erasure_guards
 from . import test_side_paths
+from . import test_retention_terms
