@@ -81,6 +81,9 @@ MODELS = {
     "res.partner": "client",
     "account.move": "client",
     "account.move.line": "client",
+    # Inherited only so that a message from or to a person moves her last
+    # contact date on (retention); Odoo's own rules decide who reads them.
+    "mail.message": "client",
     "res.config.settings": "technical",
     "ir.http": "technical",
     "ir.binary": "technical",
