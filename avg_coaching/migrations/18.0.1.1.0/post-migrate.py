@@ -2,7 +2,11 @@
 policies are the one source of every term (issue 14), and the engine runs the
 dossier reminders itself (issue 16)."""
 
+import json
+import os
+
 from odoo import SUPERUSER_ID, api
+from odoo.tools.translate import PoFileReader
 
 
 def migrate(cr, version):
@@ -26,3 +30,45 @@ def migrate(cr, version):
     cron = env.ref("avg_coaching.ir_cron_retention_reminders", raise_if_not_found=False)
     if cron:
         cron.unlink()
+    _refresh_shipped_texts(env)
+
+
+# Texts shipped before (noupdate) and their new versions: replaced only where the
+# practice has not changed them, in English and in Dutch where the value is still the
+# shipped translation ([{xmlid, field, old, new}], in English).
+SHIPPED_TEXTS = os.path.join(os.path.dirname(__file__), "shipped_texts.json")
+
+
+def _refresh_shipped_texts(env):
+    po = _nl_terms()
+    langs = [code for code, _name in env["res.lang"].get_installed()]
+    with open(SHIPPED_TEXTS, encoding="utf-8") as handle:
+        shipped = json.load(handle)
+    for text in shipped:
+        xmlid, fname, old, new = (text[k] for k in ("xmlid", "field", "old", "new"))
+        record = env.ref(f"avg_coaching.{xmlid}", raise_if_not_found=False)
+        if not record:
+            continue
+        values = {}
+        for lang in langs:
+            current = record.with_context(lang=lang)[fname]
+            if lang == "en_US" and current == old:
+                values[lang] = new
+            elif lang.startswith("nl") and current in (old, po.get(old)):
+                values[lang] = po.get(new, new)
+        if "en_US" in values:
+            record.with_context(lang="en_US").write({fname: values.pop("en_US")})
+        if values:
+            record.update_field_translations(fname, values)
+
+
+def _nl_terms():
+    path = os.path.normpath(
+        os.path.join(os.path.dirname(__file__), "..", "..", "i18n", "nl.po")
+    )
+    terms = {}
+    with open(path, "rb") as handle:
+        for entry in PoFileReader(handle):
+            if entry["value"]:
+                terms[entry["src"]] = entry["value"]
+    return terms
