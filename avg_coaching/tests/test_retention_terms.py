@@ -261,6 +261,25 @@ class TestRetentionTerms(AvgCoachingCase):
             lambda: not dossier.exists() and not client.exists(),
         )
 
+    def test_preview_states_the_engine_day(self):
+        client = self._client("Voorbeeld Fictief")
+        self._closed(client, "2019-01-10", retention_years=2)
+        with freeze_time("2020-12-20"):
+            preview = (
+                self.env["avg.retention.preview"]
+                .with_user(self.privacy_manager)
+                .create({"days": 30})
+            )
+            preview.action_preview()
+        due = {
+            line.policy_id.code: line.due_date
+            for line in preview.line_ids
+            if line.model == "res.partner" and line.res_id == client.id
+        }
+        self.assertEqual(
+            due, {"client_data": date(2021, 1, 10), "crm": date(2021, 1, 10)}
+        )
+
     def test_withdrawn_consent_says_immediately(self):
         policy = self.policy("special_withdrawn")
         self.assertEqual(
