@@ -31,6 +31,21 @@ def migrate(cr, version):
     cron = env.ref("avg_coaching.ir_cron_retention_reminders", raise_if_not_found=False)
     if cron:
         cron.unlink()
+    # Contacts made with a date of birth or an employer lost their last-contact
+    # date (the private fields' inverse wrote it empty), so the contact term
+    # never reached them: take the latest of their record and their messages.
+    cr.execute(
+        """
+        UPDATE res_partner p
+           SET avg_last_contact_stored = GREATEST(
+                   p.create_date, p.write_date,
+                   (SELECT max(m.date) FROM mail_message m
+                     WHERE m.author_id = p.id
+                        OR (m.model = 'res.partner' AND m.res_id = p.id))
+               )::date
+         WHERE p.avg_last_contact_stored IS NULL AND p.avg_erased_date IS NULL
+        """
+    )
     _refresh_shipped_texts(env)
 
 
