@@ -63,14 +63,14 @@ class ResPartner(models.Model):
     coaching_birthdate = fields.Date(
         string="Date of birth",
         compute="_compute_avg_private",
-        inverse="_inverse_avg_private",
+        inverse="_inverse_coaching_birthdate",
         search="_search_coaching_birthdate",
         groups=COACH_GROUPS,
     )
     coaching_employer = fields.Char(
         string="Employer",
         compute="_compute_avg_private",
-        inverse="_inverse_avg_private",
+        inverse="_inverse_coaching_employer",
         search="_search_coaching_employer",
         groups=COACH_GROUPS,
     )
@@ -110,7 +110,7 @@ class ResPartner(models.Model):
     avg_last_contact = fields.Date(
         string="Last contact",
         compute="_compute_avg_private",
-        inverse="_inverse_avg_private",
+        inverse="_inverse_avg_last_contact",
         search="_search_avg_last_contact",
         groups=COACH_GROUPS,
         help="For contacts that did not lead to a service: the retention term counts "
@@ -248,11 +248,21 @@ class ResPartner(models.Model):
         found = self.sudo().with_context(active_test=False)._search(domain)
         return [("id", "in", found)]
 
-    def _inverse_avg_private(self):
+    # One inverse per field: a shared one is called for whichever was set and
+    # wrote all three, wiping the last-contact date when a birth date was given
+    # (and, for a coach who does not see them, the other two).
+    def _inverse_coaching_birthdate(self):
+        self._avg_inverse_private("coaching_birthdate")
+
+    def _inverse_coaching_employer(self):
+        self._avg_inverse_private("coaching_employer")
+
+    def _inverse_avg_last_contact(self):
+        self._avg_inverse_private("avg_last_contact")
+
+    def _avg_inverse_private(self, name):
         for partner in self:
-            partner.sudo().write(
-                {f"{name}_stored": partner[name] for name in AVG_PRIVATE_FIELDS}
-            )
+            partner.sudo().write({f"{name}_stored": partner[name]})
 
     @api.constrains("coaching_birthdate_stored")
     def _check_coaching_birthdate(self):

@@ -143,6 +143,10 @@ class TestRetentionTerms(AvgCoachingCase):
         self.assertEqual(stored.avg_last_contact_stored, date(2023, 3, 3))
         self._invoice(client, "2023-08-08")
         self.assertEqual(stored.avg_last_contact_stored, date(2023, 8, 8))
+        # Setting another private field leaves it alone (one inverse per field).
+        client.coaching_employer = "Ander Fictief B.V."
+        self.assertEqual(stored.avg_last_contact_stored, date(2023, 8, 8))
+        self.assertEqual(str(stored.coaching_birthdate_stored), "1980-02-02")
         # Never back.
         with freeze_time("2023-09-01"):
             self.env["coaching.session"].create(
