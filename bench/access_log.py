@@ -6,7 +6,8 @@
 #     and its session list), and
 #   * a client downloads her JSON export (200 sessions with encrypted notes).
 # Every operation is one "request": a cold cache, then a commit (as Odoo's HTTP
-# layer commits), so the sealing of the log after commit is included.
+# layer commits). The seal is made by the cron worker every minute, not in the
+# request: its cost is measured apart, per entry.
 # The data stays in the benchmark database (log entries cannot be deleted).
 import statistics
 import time
@@ -114,6 +115,11 @@ for label, func in (
                 without_gate(False)
     results[label] = {mode: statistics.median(values) for mode, values in times.items()}
 
+pending = env["avg.access.log"].search_count([("seal", "=", False)])
+start = time.perf_counter()
+env["avg.access.log"]._avg_seal_pending()
+seal_time = time.perf_counter() - start
+env.cr.commit()
 entries = env["avg.access.log"].search_count([("subject_id", "=", client.id)])
 sealed = env["avg.access.log"].search_count(
     [("subject_id", "=", client.id), ("seal", "!=", False)]
@@ -125,4 +131,8 @@ for label, res in results.items():
         f"  {label}: without gate+log {res['without'] * 1000:.1f} ms, "
         f"with {res['with'] * 1000:.1f} ms, ratio {ratio:.3f}x (goal: at most 1.10x)"
     )
+print(
+    f"  sealing (cron worker, after the requests): {pending} entries in "
+    f"{seal_time * 1000:.1f} ms ({seal_time * 1000 / max(pending, 1):.2f} ms per entry)"
+)
 print(f"  log entries for the client: {entries}, sealed: {sealed}")

@@ -47,10 +47,11 @@ find_odoo() {
     export PYTHONPATH="$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}"
 }
 
-# --- 2. Virtual environment with Odoo's requirements and ours (Python 3.12).
+# --- 2. Virtual environment with Odoo's requirements and ours, run time and
+#        development (Python 3.12); rebuilt when any of the three files changes.
 ensure_venv() {
     local py stamp want
-    want="$( (cat "$ODOO_SRC/requirements.txt" "$REPO_DIR/requirements.txt"; echo "$ODOO_SRC") | sha256sum | cut -c1-16)"
+    want="$( (cat "$ODOO_SRC/requirements.txt" "$REPO_DIR/requirements.txt" "$REPO_DIR/requirements-dev.txt"; echo "$ODOO_SRC") | sha256sum | cut -c1-16)"
     stamp="$VENV/.avg_coaching-$want"
     [ -f "$stamp" ] && return 0
     py="$(find_python312)" || die "Python 3.12 is needed (Odoo 18's pinned requirements only install as wheels on it). Install it or set AVG_PYTHON to its interpreter."
@@ -62,9 +63,9 @@ ensure_venv() {
     grep -v '^python-ldap' "$ODOO_SRC/requirements.txt" > "$reqs"
     {
         "$VENV/bin/python" -m pip install -q --upgrade pip wheel setuptools \
-        && "$VENV/bin/python" -m pip install -q -r "$reqs" -r "$REPO_DIR/requirements.txt"
+        && "$VENV/bin/python" -m pip install -q -r "$reqs" -r "$REPO_DIR/requirements.txt" -r "$REPO_DIR/requirements-dev.txt"
     } 2>&1 | grep -v 'is ignored: it is neither a file nor a directory' >&2 || true
-    "$VENV/bin/python" -c 'import odoo.release, cryptography, pytest_odoo, websocket, pypdf' 2>/dev/null \
+    "$VENV/bin/python" -c 'import odoo.release, cryptography, pytest_odoo, websocket, pypdf, whool' 2>/dev/null \
         || die "Installing the Python requirements into $VENV failed (see the messages above)."
     rm -f "$VENV"/.avg_coaching-*
     touch "$stamp"

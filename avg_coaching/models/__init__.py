@@ -3,6 +3,7 @@ from . import avg_data_key
 from . import avg_access_log
 from . import avg_access_gate
 from . import avg_deletion_log
+from . import avg_erasure
 from . import avg_encrypted_mixin
 from . import avg_content_chatter
 from . import avg_consent

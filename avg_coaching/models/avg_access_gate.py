@@ -105,12 +105,12 @@ class AvgAccessGate(models.AbstractModel):
         system = self._avg_system_purpose()
         if system:
             return system
-        if subject and self.env.user.partner_id == subject:
-            return "client", False
         role = record._avg_gate_role(self.env.uid)
         if role:
             self._avg_check_two_factor()
             return role
+        if subject and self.env.user.partner_id == subject:
+            return "client", False
         request_purpose = self._avg_request_purpose(subject)
         if request_purpose:
             return request_purpose
@@ -204,13 +204,20 @@ class AvgAccessGate(models.AbstractModel):
     def _avg_check_two_factor(self):
         """Coaches and privacy managers read content only after a two-factor
         login (Odoo's auth_totp)."""
+        if not self._avg_two_factor_required():
+            return
+        # Known for this login session: a session ends when the user's second
+        # factor changes (auth_totp binds the session token to it).
+        session = request.session if request else None
+        own_session = session is not None and session.uid == self.env.uid
+        if own_session and session.get("avg_two_factor"):
+            return
         cache = self.env.cr.precommit.data.setdefault("avg.access.2fa", {})
         ok = cache.get(self.env.uid)
         if ok is None:
-            ok = not self._avg_two_factor_required() or self._avg_has_two_factor(
-                self.env.user
-            )
-            cache[self.env.uid] = ok
+            ok = cache[self.env.uid] = self._avg_has_two_factor(self.env.user)
+            if ok and own_session:
+                session["avg_two_factor"] = True
         if not ok:
             raise AccessError(
                 _(

@@ -71,7 +71,7 @@ class AvgAccessLog(models.Model):
     chain, each seal an HMAC (under a key derived from the master key, which is not
     in the database) over the entry and the previous seal. Entries are written in
     the transaction of the read (a read whose entry cannot be written fails with
-    it) and sealed right after its commit, by one sealer at a time.
+    it) and sealed within the minute by the cron worker, one sealer at a time.
     """
 
     _name = "avg.access.log"
@@ -79,6 +79,10 @@ class AvgAccessLog(models.Model):
     _order = "date desc, id desc"
     _rec_name = "date"
     _log_access = False
+    # Erasure cuts the link to the contact; the entry keeps her former id and
+    # goes after its own term.
+    _avg_subject_field = "partner_id"
+    _avg_erasure = "keep"
 
     date = fields.Datetime(required=True, readonly=True, index=True)
     user_id = fields.Many2one(
@@ -264,9 +268,8 @@ class AvgAccessLog(models.Model):
                 SQL(", ").join(rows),
             )
         )
-        if "avg.access.log.seal" not in self.env.cr.postcommit.data:
-            self.env.cr.postcommit.data["avg.access.log.seal"] = True
-            self.env.cr.postcommit.add(self._avg_seal_pending_after_commit)
+        # Sealed within the minute by the cron worker, not in the request: a
+        # seal waits for the one before it, under a lock.
 
     @api.model
     def _avg_origin(self):
@@ -275,11 +278,10 @@ class AvgAccessLog(models.Model):
         return "server"
 
     # ------------------------------------------------------------------ seal
-    def _avg_seal_pending_after_commit(self):
-        try:
-            self._avg_seal_pending()
-        except Exception as exc:  # noqa: BLE001 - the next commit or the cron seals
-            _logger.warning("Sealing the access log failed (%s); retried later", exc)
+    @api.model
+    def _cron_seal(self):
+        """Seal what was logged since the last run (every minute)."""
+        self._avg_seal_pending()
 
     @api.model
     def _avg_seal_key(self):

@@ -374,6 +374,8 @@ class AvgBreachNotification(models.Model):
 
     _name = "avg.breach.notification"
     _description = "Breach notification to a person"
+    _avg_subject_field = "partner_id"
+    _avg_erasure = "delete"
     _order = "id desc"
 
     breach_id = fields.Many2one(

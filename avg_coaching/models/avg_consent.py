@@ -21,6 +21,8 @@ class AvgConsent(models.Model):
 
     _name = "avg.consent"
     _description = "Consent"
+    _avg_subject_field = "partner_id"
+    _avg_erasure = "delete"
     _inherit = ["mail.thread"]
     _order = "date_given desc, id desc"
     _rec_name = "purpose"

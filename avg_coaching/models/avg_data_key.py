@@ -26,6 +26,9 @@ class AvgDataKey(models.Model):
     _name = "avg.data.key"
     _description = "Data key of a data subject (wrapped)"
     _rec_name = "partner_id"
+    # Destroyed by the erasure path (crypto-shredding), then kept: no key.
+    _avg_subject_field = "partner_id"
+    _avg_erasure = "keep"
 
     partner_id = fields.Many2one(
         "res.partner", required=True, index=True, ondelete="cascade", readonly=True

@@ -10,6 +10,8 @@ class AvgInformationNotice(models.Model):
 
     _name = "avg.information.notice"
     _description = "Privacy information given to a client"
+    _avg_subject_field = "partner_id"
+    _avg_erasure = "delete"
     _inherit = ["mail.thread"]
     _order = "date_sent desc, id desc"
     _rec_name = "partner_id"

@@ -53,6 +53,7 @@ class AvgRequest(models.Model):
 
     _name = "avg.request"
     _description = "Data-subject request"
+    _avg_erasure = "anonymise"
     _inherit = [
         "portal.mixin",
         "mail.thread",
@@ -735,6 +736,7 @@ class AvgRequest(models.Model):
                 "id_copy_name": False,
                 "refusal_reason": False,
                 "resolution": False,
+                "extension_reason": False,
                 "consent_id": False,
                 "anonymised": True,
             }

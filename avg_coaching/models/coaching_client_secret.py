@@ -24,6 +24,7 @@ class CoachingClientSecret(models.Model):
 
     _name = "coaching.client.secret"
     _description = "Document password agreed with a client"
+    _avg_erasure = "delete"
     _inherit = ["avg.encrypted.mixin"]
     _avg_access_kind = "password"
     _rec_name = "partner_id"

@@ -23,20 +23,13 @@ class CoachingDossier(models.Model):
         "avg.content.chatter",
         "mail.thread",
         "mail.activity.mixin",
-        "avg.bsn.guard",
         "avg.encrypted.mixin",
     ]
     _order = "date_start desc, id desc"
     _check_company_auto = True
 
-    _avg_bsn_fields = (
-        "help_question",
-        "coaching_goals",
-        "prior_help_aim",
-        "prior_help_result",
-        "medical_treatment",
-        "personal_notes",
-    )
+    # The erasure service deletes it (its parts go with it).
+    _avg_erasure = "delete"
 
     name = fields.Char(
         string="Reference",
@@ -312,9 +305,10 @@ class CoachingDossier(models.Model):
                         "Open a new dossier for the other client instead."
                     )
                 )
-        if self.filtered(lambda d: d.state == "closed") and set(vals) & set(
-            self._avg_bsn_fields
-        ):
+        content = {f.name for f in self._avg_encrypted_fields()} - {
+            "agreement_document"
+        }
+        if self.filtered(lambda d: d.state == "closed") and set(vals) & content:
             raise UserError(
                 _(
                     "This dossier is closed: its content can no longer be changed. "
@@ -537,7 +531,10 @@ class CoachingDossier(models.Model):
             dict.fromkeys(content, False)
             | {"content_purged_date": fields.Date.context_today(self)}
         )
-        self.message_ids.unlink()
+        # Chatter, activities and the documents shared with the client (the
+        # password-protected PDFs) go too, with their files; the signed
+        # agreement stays for its own term.
+        self.env["avg.erasure"]._avg_clear_traces(self)
         self._avg_log_purge(counts, policy, "coaching.dossier (content)")
 
     def _avg_child_counts(self):

@@ -11,6 +11,9 @@ class CoachingDossierPart(models.AbstractModel):
 
     _name = "coaching.dossier.part"
     _description = "Part of a coaching dossier"
+    # Whose it is, and what the erasure service does: it goes with the dossier.
+    _avg_subject_field = "client_id"
+    _avg_erasure = "with_dossier"
 
     dossier_id = fields.Many2one(
         "coaching.dossier",

@@ -10,12 +10,12 @@ class CoachingInsurerDisclosure(models.Model):
 
     _name = "coaching.insurer.disclosure"
     _description = "Disclosure to a health insurer"
-    _inherit = ["avg.bsn.guard", "avg.encrypted.mixin"]
+    _avg_subject_field = "client_id"
+    _avg_erasure = "delete"
+    _inherit = ["avg.encrypted.mixin"]
     _avg_access_kind = "insurer"
     _order = "date desc, id desc"
     _rec_name = "insurer_id"
-
-    _avg_bsn_fields = ("details",)
 
     client_id = fields.Many2one(
         "res.partner",

@@ -14,11 +14,9 @@ class CoachingMoment(models.Model):
 
     _name = "coaching.moment"
     _description = "ZKM personal moment"
-    _inherit = ["coaching.dossier.part", "avg.bsn.guard", "avg.encrypted.mixin"]
+    _inherit = ["coaching.dossier.part", "avg.encrypted.mixin"]
     _avg_access_kind = "moment"
     _order = "dossier_id, sequence, id"
-
-    _avg_bsn_fields = ("text",)
 
     dossier_state = fields.Selection(
         related="dossier_id.state", string="Trajectory status", store=True, index=True

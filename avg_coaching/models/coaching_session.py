@@ -11,11 +11,9 @@ INVOICED_FIELDS = ("date", "duration", "dossier_id")
 class CoachingSession(models.Model):
     _name = "coaching.session"
     _description = "Coaching session"
-    _inherit = ["coaching.dossier.part", "avg.bsn.guard", "avg.encrypted.mixin"]
+    _inherit = ["coaching.dossier.part", "avg.encrypted.mixin"]
     _avg_access_kind = "session"
     _order = "date desc, id desc"
-
-    _avg_bsn_fields = ("notes", "observations", "report")
 
     date = fields.Date(required=True, default=fields.Date.context_today, index=True)
     duration = fields.Float(

@@ -16,12 +16,10 @@ class CoachingSpecialData(models.Model):
 
     _name = "coaching.special.data"
     _description = "Special-category data in a dossier"
-    _inherit = ["coaching.dossier.part", "avg.bsn.guard", "avg.encrypted.mixin"]
+    _inherit = ["coaching.dossier.part", "avg.encrypted.mixin"]
     _avg_access_kind = "special"
     _order = "dossier_id, category"
     _rec_name = "category"
-
-    _avg_bsn_fields = ("relation_note", "details")
 
     category = fields.Selection(SPECIAL_CATEGORIES, required=True)
     relation_note = EncryptedText(

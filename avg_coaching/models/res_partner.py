@@ -14,6 +14,8 @@ from .avg_request import OPEN_STATES as AVG_OPEN_REQUEST_STATES
 _logger = logging.getLogger(__name__)
 
 COACH_GROUPS = "avg_coaching.group_avg_coach,avg_coaching.group_avg_privacy_manager"
+# What an anonymised contact keeps while her invoices' fiscal term runs.
+FISCAL_MINIMUM = ("name", "street", "street2", "zip", "city")
 # A group nobody is in: fields restricted to it are read by the system only.
 NOBODY = "avg_coaching.group_avg_nobody"
 # Shown per client to her coach only: field -> stored as f"{field}_stored".
@@ -36,18 +38,7 @@ CRM_FIELDS = ("email", "phone", "mobile")
 
 
 class ResPartner(models.Model):
-    _name = "res.partner"
-    _inherit = ["res.partner", "avg.bsn.guard"]
-
-    _avg_bsn_fields = (
-        "name",
-        "comment",
-        "street",
-        "street2",
-        "city",
-        "function",
-        "coaching_employer",
-    )
+    _inherit = "res.partner"
 
     is_coaching_client = fields.Boolean(
         string="Coaching client",
@@ -723,45 +714,18 @@ class ResPartner(models.Model):
         ids = partners.ids
         log_model = env["avg.deletion.log"]
         refs = log_model._avg_subject_refs(partners)
-        counts = {pid: {} for pid in ids}
-        # Everything of this addon that is about the person: counted, then deleted
-        # (dossiers take their sessions, documents and special data with them).
-        owned = [
-            # Counted before their dossiers go: deleting a dossier deletes them
-            # (a ZKM transfer whose moments may still be in the ZKM Computer
-            # Service leaves an activity naming only the client code).
-            ("coaching.session", "client_id", False),
-            ("coaching.document", "client_id", False),
-            ("coaching.special.data", "client_id", False),
-            ("coaching.moment", "client_id", False),
-            ("coaching.moment.transfer", "client_id", False),
-            ("coaching.dossier", "client_id", True),
-            ("avg.consent", "partner_id", True),
-            ("coaching.insurer.disclosure", "client_id", True),
-            ("coaching.client.secret", "partner_id", True),
-            ("avg.information.notice", "partner_id", True),
-            ("avg.breach.notification", "partner_id", True),
-        ]
-        for model, fname, delete in owned:
-            if model not in env:
-                continue
-            for partner, count in (
-                env[model]
-                .sudo()
-                ._read_group([(fname, "in", ids)], [fname], ["__count"])
-            ):
-                counts[partner.id][model] = count
-            if delete:
-                env[model].sudo().search([(fname, "in", ids)]).unlink()
-        for pid, count in env["avg.request"]._avg_anonymise_for(ids).items():
-            counts[pid]["avg.request (anonymised)"] = count
+        erasure = env["avg.erasure"]
+        # Everything of this addon that is about the person, found through the
+        # registry by the one erasure service: counted, then deleted or kept as
+        # evidence without what identifies her.
+        counts = erasure._avg_erase_owned(partners)
         breaches = env["avg.breach"].sudo().search([("subject_partner_ids", "in", ids)])
         breaches.write({"subject_partner_ids": [(3, pid) for pid in ids]})
         env["avg.data.key"]._avg_destroy_for(partners)
 
         holds = partners._avg_fiscal_holds()
         invoiced = partners._avg_partners_with_moves()
-        for pid, removed in partners._avg_remove_messages(holds).items():
+        for pid, removed in erasure._avg_erase_traces(partners, holds).items():
             counts[pid].update(removed)
         deleted = partners.filtered(lambda p: p.id not in invoiced)._avg_try_unlink()
         kept = partners.filtered(lambda p: p.id not in deleted)
@@ -782,7 +746,10 @@ class ResPartner(models.Model):
             ] = 1
         log_model._avg_record_many(
             "erase",
-            [(refs[pid], counts[pid]) for pid in ids],
+            [
+                (refs[pid], erasure._avg_log_counts(counts[pid], pid not in deleted))
+                for pid in ids
+            ],
             policy=policy,
             reason=reason,
         )
@@ -910,10 +877,29 @@ class ResPartner(models.Model):
         ).unlink()
         return counts
 
+    @api.model
+    def _avg_free_text_fields(self):
+        """Every text field of a contact a user can fill in (from the registry):
+        the anonymisation empties them all but the fiscal minimum."""
+        return [
+            name
+            for name, field in self._fields.items()
+            if field.type in ("char", "text", "html")
+            and field.store
+            and (not field.compute or not field.readonly)
+            and not field.related
+            and name not in models.MAGIC_COLUMNS
+            and name not in FISCAL_MINIMUM
+        ]
+
     def _avg_anonymise(self, keep_invoice_data):
-        """Anonymise in place (same id: posted, hashed entries keep pointing here)."""
+        """Anonymise in place (same id: posted, hashed entries keep pointing here).
+
+        While the fiscal term runs only the name and the address stay (what an
+        invoice legally needs); afterwards those go too."""
         partners = self.sudo().with_context(tracking_disable=True, active_test=False)
-        vals = {
+        vals = dict.fromkeys(self._avg_free_text_fields(), False)
+        vals |= {
             "email": False,
             "phone": False,
             "mobile": False,
@@ -922,6 +908,9 @@ class ResPartner(models.Model):
             "comment": False,
             "coaching_birthdate_stored": False,
             "coaching_employer_stored": False,
+            "company_name": False,
+            "ref": False,
+            "avg_legal_hold_reason": False,
             "image_1920": False,
             "title": False,
             "category_id": [(5, 0, 0)],
@@ -937,8 +926,19 @@ class ResPartner(models.Model):
                 )
                 | {"avg_fiscal_hold_until": False}
             )
-        for user in partners.user_ids:
-            user.write({"active": False, "login": f"erased-{user.id}"})
+        users = partners.user_ids
+        if users:
+            # In SQL: through the ORM, Odoo would mail "Login changed" to the
+            # address being erased.
+            self.env.flush_all()
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE res_users SET active = false, login = 'erased-' || id, "
+                    "signature = NULL WHERE id IN %s",
+                    tuple(users.ids),
+                )
+            )
+            users.invalidate_recordset(["active", "login", "signature"])
         # active_test: Odoo refuses to archive a contact of a user it still sees.
         partners.with_context(active_test=True).write(vals)
         for partner in partners:
@@ -954,6 +954,16 @@ class ResPartner(models.Model):
                     "name": label,
                 }
             )
+        # The name on her invoices follows the anonymised contact: the fiscal
+        # minimum while the term runs (without a company name), nothing after.
+        moves = (
+            self.env["account.move"].sudo().search([("partner_id", "in", partners.ids)])
+        )
+        if moves:
+            self.env.add_to_compute(
+                moves._fields["invoice_partner_display_name"], moves
+            )
+            moves.flush_recordset(["invoice_partner_display_name"])
         for bank in partners.bank_ids:
             try:
                 with self.env.cr.savepoint():

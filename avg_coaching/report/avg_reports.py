@@ -18,6 +18,9 @@ class AvgGatedReport(models.AbstractModel):
     _description = "Report whose records are checked before rendering"
 
     _doc_model = None
+    # True for a report that prints dossier content: the read gate decides and
+    # logs the print.
+    _avg_prints_content = False
 
     @api.model
     def _avg_docs(self, docids):
@@ -25,7 +28,16 @@ class AvgGatedReport(models.AbstractModel):
         # As the real user, even when rendering was started with sudo(): the
         # rules of the records decide, not the caller.
         docs.sudo(False).check_access("read")
+        if self._avg_prints_content:
+            docs = docs.with_context(avg_access_action="print")
+            for content in self._avg_content(docs):
+                self.env["avg.access.gate"]._avg_authorize(content, "print")
         return docs
+
+    @api.model
+    def _avg_content(self, docs):
+        """The records of dossier content the report prints."""
+        return [docs]
 
     @api.model
     def _get_report_values(self, docids, data=None):
@@ -39,16 +51,11 @@ class ReportCoachingDossier(models.AbstractModel):
     _description = "Dossier report"
 
     _doc_model = "coaching.dossier"
+    _avg_prints_content = True
 
     @api.model
-    def _get_report_values(self, docids, data=None):
-        values = super()._get_report_values(docids, data=data)
-        docs = values["docs"].with_context(avg_access_action="print")
-        self.env["avg.access.gate"]._avg_authorize(docs, "print")
-        sessions = docs.session_ids.with_context(avg_access_action="print")
-        self.env["avg.access.gate"]._avg_authorize(sessions, "print")
-        values["docs"] = docs
-        return values
+    def _avg_content(self, docs):
+        return [docs, docs.session_ids.with_context(avg_access_action="print")]
 
 
 class ReportCoachingSession(models.AbstractModel):
@@ -57,14 +64,7 @@ class ReportCoachingSession(models.AbstractModel):
     _description = "Session report"
 
     _doc_model = "coaching.session"
-
-    @api.model
-    def _get_report_values(self, docids, data=None):
-        values = super()._get_report_values(docids, data=data)
-        docs = values["docs"].with_context(avg_access_action="print")
-        self.env["avg.access.gate"]._avg_authorize(docs, "print")
-        values["docs"] = docs
-        return values
+    _avg_prints_content = True
 
 
 class ReportAvgAccessExport(models.AbstractModel):

@@ -8,16 +8,11 @@ and never a BSN. Plain Python, no Odoo.
 import re
 import unicodedata
 
-from .bsn import find_bsn
+from .bsn import find_bsn, nine_digit_numbers
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # A run of digits with the separators phone numbers are written with.
 _NUMBER_RUN = re.compile(r"\+?\(?\d[\d ()./-]{6,}\d")
-# A nine-digit number written the way a BSN is (1234.56.789, 1234 56 789),
-# whether it passes the eleven-test or not: a mistyped BSN identifies too.
-_BSN_LIKE = re.compile(
-    r"(?<![\d.,\-/])\d{4}[. ]?\d{2}[. ]?\d{3}(?![\d,\-/]|\.\d)",
-)
 # Dutch name particles and initials are not identifying on their own.
 _PARTICLES = {
     "van",
@@ -120,5 +115,5 @@ def find_bsn_like(text):
     found = find_bsn(text)
     if found:
         return found
-    match = _BSN_LIKE.search(text or "")
-    return match.group(0) if match else None
+    # A mistyped BSN identifies too: any nine-digit number written like one.
+    return next((written for written, _digits in nine_digit_numbers(text)), None)

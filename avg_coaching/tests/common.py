@@ -5,6 +5,8 @@ from odoo.tests import TransactionCase, new_test_user
 COACH = "avg_coaching.group_avg_coach"
 ADMINISTRATION = "avg_coaching.group_avg_administration"
 PRIVACY = "avg_coaching.group_avg_privacy_manager"
+# Nothing listens on port 1: wkhtmltopdf's fetches of web assets are refused at once.
+REPORT_URL = "http://127.0.0.1:1"
 
 
 def new_portal_client(env, login, password, **kw):
@@ -19,6 +21,22 @@ def new_portal_client(env, login, password, **kw):
 
 class AvgCoachingCase(TransactionCase):
     """Users of every group and a small fictional practice, made for each test class."""
+
+    def setUp(self):
+        super().setUp()
+        self._reports_without_web_assets()
+
+    def _reports_without_web_assets(self):
+        """wkhtmltopdf fetches a report's CSS and fonts from the report URL. The tests
+        read the text of the PDFs, not their looks, so the URL points nowhere (the
+        fetch is refused at once), as it did under pytest-odoo, whose HTTP server has
+        a port of its own. Under ``odoo-bin --test-enable`` the URL is this Odoo's own
+        server: outside a HttpCase the request waits for ``Registry._lock``, which
+        the runner holds while the tests run (the test hangs), and with the web fonts
+        loaded Debian's wkhtmltopdf (unpatched Qt) draws the text as shapes that
+        cannot be read back."""
+        Report = type(self.env["ir.actions.report"])
+        self.patch(Report, "_get_report_url", lambda report, layout=None: REPORT_URL)
 
     @classmethod
     def setUpClass(cls):

@@ -1,3 +1,4 @@
+from odoo import models
 from odoo.exceptions import ValidationError
 from odoo.tests import BaseCase, tagged
 
@@ -11,8 +12,17 @@ VALID_BSNS = [
     "123456782",
     "1234.56.782",
     "1234 56 782",
+    "1112.22.333",
+    "11 12 22 333",
+    "111 222 333",
+    "111-22-2333",
+    "1112-22 333",
     "BSN: 111222333.",
+    "BSN111222333",
+    "bsn 1234.56.782",
     "<p>nummer <b>123456782</b></p>",
+    # The old btw-id of a sole trader embedded the BSN (before 2020).
+    "Btw NL111222333B01",
 ]
 ORDINARY_NUMBERS = [
     "Bel 0612345678 of +31612345678",
@@ -24,6 +34,18 @@ ORDINARY_NUMBERS = [
     "Telefoon 06-12345678",
     "Postcode 1234 AB, huisnummer 56",
     "Kenmerk 1111222333",  # ten digits
+    "+31 (0)20 123 4567",
+    "+31 6 1234 5678",
+    "06 - 12 34 56 78",
+    "020 123 4567",
+    "0031 6 12345678",
+    "KvK 12345678",
+    "NL91 ABNA 0417 1643 00",
+    "€ 1.234,56 en € 123.456.782,00",
+    "Factuur INV/2026/00001 en FACT-2026-00123",
+    # Current btw-ids (modulus 97), one whose digits happen to pass the eleven-test.
+    "Btw-id NL123456952B01",
+    "Btw-id NL200000040B01",
 ]
 
 
@@ -91,6 +113,67 @@ class TestBsnRefused(AvgCoachingCase):
             )
         with self.assertRaisesRegex(ValidationError, "BSN"):
             self.env["res.partner"].create({"name": "Iemand 123456782"})
+
+    def test_every_text_field_is_guarded(self):
+        """Generated from the registry: every free-text field of every model of
+        the addon and of contacts refuses a BSN, a new field included."""
+        guard = self.env["base"]
+        checked = 0
+        for name in self.env.registry:
+            model = self.env[name]
+            if name != "res.partner" and (
+                model._abstract or not name.startswith(("avg.", "coaching."))
+            ):
+                continue
+            fnames = guard._avg_bsn_fields_of(name)
+            for fname, field in model._fields.items():
+                if field.type not in ("char", "text", "html") or fname.endswith("_enc"):
+                    continue
+                writable = (field.store or field.inverse) and (
+                    not field.compute or field.inverse
+                )
+                if not writable or fname in models.MAGIC_COLUMNS:
+                    continue
+                if name in ("avg.access.log", "avg.data.key", "avg.deletion.log",
+                            "avg.request.throttle"):  # fmt: skip
+                    continue
+                self.assertIn(fname, fnames, f"{name}.{fname} is not guarded")
+                for text in VALID_BSNS:
+                    with self.assertRaises(ValidationError, msg=f"{name}.{fname}"):
+                        model._avg_check_bsn({fname: text})
+                for text in ORDINARY_NUMBERS:
+                    model._avg_check_bsn({fname: text})
+                checked += 1
+        self.assertGreater(checked, 60)
+        for fname in ("help_question", "personal_notes", "name"):
+            self.assertIn(fname, guard._avg_bsn_fields_of("coaching.dossier"))
+        for fname in ("email", "phone", "zip", "ref", "website", "comment", "vat"):
+            self.assertIn(fname, guard._avg_bsn_fields_of("res.partner"))
+
+    def test_chatter_and_attachment_names(self):
+        with self.assertRaisesRegex(ValidationError, "BSN"):
+            self.client.message_post(body="Zijn BSN is 111 222 333")
+        with self.assertRaisesRegex(ValidationError, "BSN"):
+            self.env["ir.attachment"].create(
+                {
+                    "name": "id 1112.22.333.pdf",
+                    "res_model": "res.partner",
+                    "res_id": self.client.id,
+                    "raw": b"x",
+                }
+            )
+        ok = self.env["ir.attachment"].create(
+            {
+                "name": "verslag.pdf",
+                "res_model": "coaching.dossier",
+                "res_id": self.dossier.id,
+                "raw": b"x",
+            }
+        )
+        with self.assertRaisesRegex(ValidationError, "BSN"):
+            ok.write({"name": "111-22-2333.pdf"})
+        # Elsewhere Odoo is not the addon's to guard.
+        self.env["ir.attachment"].create({"name": "111222333.txt", "raw": b"x"})
 
     def test_ordinary_numbers_accepted(self):
         for text in ORDINARY_NUMBERS:

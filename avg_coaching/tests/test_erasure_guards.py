@@ -251,7 +251,7 @@ class TestErasureGuards(AvgCoachingCase):
         logs = self._log_count()
         mistake.with_user(self.coach_pm).unlink()
         self.assertFalse(mistake.exists())
-        log = self.Log.search([], limit=1)
+        log = self.Log.search([], order="id desc", limit=1)
         self.assertEqual(self._log_count(), logs + 1)
         self.assertEqual((log.operation, log.reason), ("purge", "manual"))
         self.assertIn('"coaching.dossier": 1', log.counts)
@@ -261,7 +261,10 @@ class TestErasureGuards(AvgCoachingCase):
         self.session.with_user(self.coach_pm).unlink()
         self.assertFalse(self.session.exists())
         self.assertEqual(self._log_count(), logs + 2)
-        self.assertIn('"coaching.session": 1', self.Log.search([], limit=1).counts)
+        self.assertIn(
+            '"coaching.session": 1',
+            self.Log.search([], order="id desc", limit=1).counts,
+        )
 
     def test_sudo_and_a_forged_context_do_not_get_through(self):
         """What privacy_lookup does (sudo) and what an RPC caller can send (a

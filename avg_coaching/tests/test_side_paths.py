@@ -5,16 +5,17 @@ import json
 import time
 
 from odoo import http
-from odoo.service import security
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
+
+from .http_common import AvgHttpCase
 
 PASSWORD = "side-Passw0rd!"
 TOTP = "JBSWY3DPEHPK3PXPJBSWY3DP"
 
 
 @tagged("post_install", "-at_install")
-class TestSidePaths(HttpCase):
+class TestSidePaths(AvgHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -69,34 +70,10 @@ class TestSidePaths(HttpCase):
         cls.move = env["account.move"].browse(wizard.action_create_invoice()["res_id"])
 
     def _login(self, user, totp=True):
-        secret = user.sudo().totp_secret
-        user.sudo().totp_secret = False
-        self.authenticate(user.login, PASSWORD)
-        if secret and totp:
-            user.sudo().totp_secret = secret
-            self.session.session_token = security.compute_session_token(
-                self.session, self.env(user=user.id)
-            )
-            http.root.session_store.save(self.session)
+        self.avg_login(user, PASSWORD, two_factor=totp)
 
     def _rpc(self, model, method, args, **kwargs):
-        response = self.url_open(
-            f"/web/dataset/call_kw/{model}/{method}",
-            data=json.dumps(
-                {
-                    "jsonrpc": "2.0",
-                    "method": "call",
-                    "params": {
-                        "model": model,
-                        "method": method,
-                        "args": args,
-                        "kwargs": kwargs,
-                    },
-                }
-            ),
-            headers={"Content-Type": "application/json"},
-        )
-        return response.json()
+        return json.loads(self.avg_call_kw(model, method, args, kwargs))
 
     def test_contact_fields_only_for_her_coach(self):
         fields = ["coaching_birthdate", "coaching_employer", "avg_last_contact"]
