@@ -4,7 +4,6 @@ from . import avg_access_log
 from . import avg_access_gate
 from . import avg_deletion_log
 from . import avg_erasure
-from . import avg_retention_policy
 from . import avg_encrypted_mixin
 from . import avg_content_chatter
 from . import avg_consent
@@ -24,8 +23,12 @@ from . import avg_processor_agreement
 from . import avg_breach
 from . import avg_information_notice
 from . import account_move
+from . import mail_message
 from . import coaching_insurer_disclosure
 from . import coaching_client_secret
 from . import avg_request_throttle
 from . import ir_http
 from . import ir_binary
+
+# Last: its handler registry names the models' due searches and purges.
+from . import avg_retention_policy

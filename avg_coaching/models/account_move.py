@@ -44,26 +44,15 @@ class AccountMove(models.Model):
     def _search_coaching_dossier_id(self, operator, value):
         return [("line_ids.coaching_session_ids.dossier_id", operator, value)]
 
-    @api.model
-    def _avg_due_invoice(self, policy, today, limit=None):
-        """Erased persons whose invoices have passed the fiscal retention term.
-
-        Posted entries are never deleted (they are hashed); what is purged is what
-        the anonymised contact still kept for them.
-        """
-        return (
-            self.env["res.partner"]
-            .sudo()
-            .with_context(active_test=False)
-            .search(
-                [
-                    ("avg_fiscal_hold_until", "!=", False),
-                    ("avg_fiscal_hold_until", "<=", today),
-                    *self.env["res.partner"]._avg_block_domain(),
-                ],
-                limit=limit,
+    def _post(self, soft=True):
+        posted = super()._post(soft=soft)
+        # An invoice is contact: the last-contact date of its person moves on.
+        for move in posted.filtered(lambda m: m.is_invoice(include_receipts=True)):
+            self.env["res.partner"]._avg_touch_last_contact(
+                [move.partner_id.id, move.commercial_partner_id.id],
+                move.invoice_date,
             )
-        )
+        return posted
 
 
 class AccountMoveLine(models.Model):

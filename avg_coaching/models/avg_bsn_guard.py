@@ -85,18 +85,6 @@ class Base(models.AbstractModel):
         return super().write(vals)
 
 
-class MailMessage(models.Model):
-    _inherit = "mail.message"
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        # Chatter on the addon's records and on contacts.
-        for vals in vals_list:
-            if vals.get("model") and self._avg_bsn_guarded(vals["model"]):
-                self._avg_check_bsn(vals, ("subject", "body"))
-        return super().create(vals_list)
-
-
 class IrAttachment(models.Model):
     _inherit = "ir.attachment"
 

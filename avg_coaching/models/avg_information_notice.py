@@ -186,7 +186,11 @@ class AvgInformationNotice(models.Model):
                 "company_id": company.id,
                 "partner_id": partner.id,
                 "dossier_id": dossier.id if dossier else False,
-                "retention_years": dossier.retention_years if dossier else 0,
+                # The shorter term agreed with her: on this dossier, else on all
+                # of hers (as the portal and her export state it).
+                "retention_years": dossier.retention_years
+                if dossier
+                else partner.sudo().avg_agreed_years,
                 "register_hash": digest,
                 "register_date": last_change,
                 "delivery": delivery,

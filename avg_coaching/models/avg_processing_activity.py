@@ -153,28 +153,24 @@ class AvgProcessingActivity(models.Model):
         "retention_policy_id.period",
         "retention_policy_id.period_unit",
     )
+    @api.depends_context("lang")
     def _compute_retention_display(self):
         for activity in self:
-            policy = activity.sudo().retention_policy_id
-            if policy and policy.period:
-                units = dict(
-                    policy._fields["period_unit"]._description_selection(self.env)
-                )
-                activity.retention_display = _(
-                    "%(count)s %(unit)s",
-                    count=policy.period,
-                    unit=units[policy.period_unit],
-                )
-            elif not activity.retention_term:
-                activity.retention_display = _("See the explanation")
-            elif activity.retention_unit == "month":
-                activity.retention_display = _(
-                    "%(count)s months", count=activity.retention_term
-                )
-            else:
-                activity.retention_display = _(
-                    "%(count)s years", count=activity.retention_term
-                )
+            activity.retention_display = activity._avg_retention_text()
+
+    def _avg_retention_text(self, agreed_years=None):
+        """The term in words. With a retention policy: exactly what the engine
+        applies (and, with ``agreed_years``, the shorter term agreed with the
+        client, where it applies); else the register's own term."""
+        self.ensure_one()
+        policy = self.sudo().retention_policy_id
+        if policy:
+            return policy._avg_term_text(agreed_years)
+        if not self.retention_term:
+            return _("See the explanation")
+        if self.retention_unit == "month":
+            return _("%(count)s months", count=self.retention_term)
+        return _("%(count)s years", count=self.retention_term)
 
     @api.depends(
         "recipient_ids.agreement_status",
@@ -280,6 +276,8 @@ class AvgProcessingActivity(models.Model):
         for activity in activities:
             row = {"code": activity.code or ""}
             row |= {fname: activity[fname] or "" for fname in FINGERPRINT_FIELDS}
+            # The term the engine applies (a policy's period changes the register).
+            row["retention"] = activity.retention_display
             row["recipients"] = sorted(
                 (r.name, r.recipient_type, r.partner_id.id or 0)
                 for r in activity.recipient_ids

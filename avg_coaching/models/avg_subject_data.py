@@ -162,7 +162,7 @@ class AvgSubjectData(models.AbstractModel):
             ],
             "records": [] if brief else self._avg_references(partner),
             "access_log": [] if brief else self._avg_access_log(partner),
-            "information": self._avg_information(),
+            "information": self._avg_information(partner),
         }
 
     @api.model
@@ -306,22 +306,18 @@ class AvgSubjectData(models.AbstractModel):
         }
 
     @api.model
-    def _avg_information(self):
-        """Art. 15(1)(a)-(h): purposes, categories, recipients, retention, rights."""
+    def _avg_information(self, partner=None):
+        """Art. 15(1)(a)-(h): purposes, categories, recipients, retention, rights.
+
+        The terms are those the retention engine applies (its policies), with
+        the shorter term agreed with ``partner`` where one reaches a policy."""
         policies = self.env["avg.retention.policy"].sudo().search([])
+        agreed = partner.sudo().avg_agreed_years if partner else None
         return {
             "purposes_and_retention": [
                 {
                     "purpose": policy.name,
-                    "retention": _(
-                        "%(period)s %(unit)s",
-                        period=policy.period,
-                        unit=dict(
-                            policy._fields["period_unit"]._description_selection(
-                                self.env
-                            )
-                        )[policy.period_unit],
-                    ),
+                    "retention": policy._avg_term_text(agreed),
                     "legal_basis": policy.legal_basis or None,
                 }
                 for policy in policies

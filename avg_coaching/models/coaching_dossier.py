@@ -213,26 +213,40 @@ class CoachingDossier(models.Model):
             dossier.session_count = counts.get(dossier.id, 0)
 
     @api.model
-    def _avg_default_retention_years(self):
-        return int(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("avg_coaching.dossier_retention_years", "7")
+    def _avg_dossier_policy(self):
+        policy = self.env.ref(
+            "avg_coaching.retention_policy_dossier", raise_if_not_found=False
         )
+        return (policy or self.env["avg.retention.policy"]).sudo()
+
+    @api.model
+    def _avg_default_retention_years(self):
+        """The practice's dossier term in years (Settings > Coaching), from the
+        dossier retention policy: the one source of the term."""
+        policy = self._avg_dossier_policy()
+        if policy and policy.period_unit == "years":
+            return policy.period
+        return 7
 
     @api.depends("state", "date_end", "retention_years", "consent_withdrawn_date")
     def _compute_retention_due_date(self):
+        policy = self._avg_dossier_policy()
         default_years = self._avg_default_retention_years()
         for dossier in self:
             if dossier.state != "closed" or not dossier.date_end:
                 dossier.retention_due_date = False
-                continue
-            if dossier.consent_withdrawn_date:
+            elif dossier.consent_withdrawn_date:
                 # No basis left (art. 7(3), 17(1)(b)): due at once.
                 dossier.retention_due_date = dossier.consent_withdrawn_date
-                continue
-            years = dossier.retention_years or default_years
-            dossier.retention_due_date = dossier.date_end + relativedelta(years=years)
+            elif policy:
+                dossier.retention_due_date = policy._avg_due_on(
+                    dossier.date_end, dossier.retention_years
+                )
+            else:
+                years = dossier.retention_years or default_years
+                dossier.retention_due_date = dossier.date_end + relativedelta(
+                    years=years
+                )
 
     @api.constrains("date_start", "date_end")
     def _check_dates(self):
@@ -331,6 +345,8 @@ class CoachingDossier(models.Model):
                     "coaching.dossier"
                 ) or _("New")
         dossiers = super().create(vals_list)
+        # An intake is contact: the client's last-contact date moves on.
+        self.env["res.partner"]._avg_touch_last_contact(dossiers.client_id.ids)
         fnames = {f for vals in vals_list for f in vals}
         dossiers._avg_check_dossier_consent(fnames)
         dossiers._avg_check_special_category_fields(fnames)
@@ -463,7 +479,7 @@ class CoachingDossier(models.Model):
             "avg_coaching.retention_policy_agreement", raise_if_not_found=False
         )
         if policy and policy.active and self.date_end:
-            dates.append(self.date_end + policy.sudo()._avg_delta())
+            dates.append(policy.sudo()._avg_due_on(self.date_end, self.retention_years))
         dates = [day for day in dates if day]
         return max(dates) if dates else False
 
@@ -768,16 +784,35 @@ class CoachingDossier(models.Model):
 
     @api.model
     def _avg_due_agreement(self, policy, today, limit=None):
-        """Dossiers whose agreement ended more than the agreement term ago."""
+        """Agreement policy: dossiers whose agreement ended more than the agreement
+        term (or the shorter term agreed) ago, once their content's term ended."""
         return self.search(
             [
                 ("state", "=", "closed"),
-                ("date_end", "<=", policy._avg_cutoff(today)),
+                *policy._avg_agreed_domain("date_end", "retention_years", today),
                 ("retention_due_date", "<=", today),
                 *self.env["res.partner"]._avg_block_domain("client_id"),
             ],
             limit=limit,
         )
+
+    @api.model
+    def _avg_due_intake(self, policy, today, limit=None):
+        """Contact policy: intakes that never started a trajectory, when the
+        client's last contact is older than the contact term."""
+        return self.search(
+            [
+                ("state", "=", "intake"),
+                ("client_id.avg_last_contact_stored", "<=", policy._avg_cutoff(today)),
+                *self.env["res.partner"]._avg_block_domain("client_id"),
+            ],
+            limit=limit,
+        )
+
+    def _avg_purge_intake(self, policy):
+        counts = self._avg_child_counts()
+        self._avg_log_purge(counts, policy, "coaching.dossier (intake)")
+        self.unlink()
 
     def _avg_purge_agreement(self, policy):
         counts = self._avg_child_counts()
@@ -785,14 +820,9 @@ class CoachingDossier(models.Model):
         self.unlink()
 
     @api.model
-    def _cron_retention_reminders(self):
-        """Give the coach an activity before a dossier's content is purged."""
-        policy = self.env.ref(
-            "avg_coaching.retention_policy_dossier", raise_if_not_found=False
-        )
-        if not policy or not policy.active:
-            return True
-        today = fields.Date.context_today(self)
+    def _avg_remind_dossier(self, policy, today):
+        """Dossier policy: give the coach an activity before a dossier's content
+        is purged (run by the retention engine after its purges)."""
         horizon = today + relativedelta(days=policy.remind_days)
         dossiers = self.sudo().search(
             [

@@ -117,6 +117,18 @@ class CoachingSession(models.Model):
                     )
                 )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        sessions = super().create(vals_list)
+        sessions._avg_touch_last_contact()
+        return sessions
+
+    def _avg_touch_last_contact(self):
+        """A session is contact: its client's last-contact date moves on."""
+        Partner = self.env["res.partner"]
+        for session in self:
+            Partner._avg_touch_last_contact([session.client_id.id], session.date)
+
     def write(self, vals):
         if set(vals) & set(INVOICED_FIELDS):
             invoiced = self.filtered("is_invoiced")
@@ -140,7 +152,10 @@ class CoachingSession(models.Model):
                     "be changed."
                 )
             )
-        return super().write(vals)
+        res = super().write(vals)
+        if "date" in vals:
+            self._avg_touch_last_contact()
+        return res
 
     @api.depends("invoice_line_id.parent_state")
     def _compute_is_invoiced(self):

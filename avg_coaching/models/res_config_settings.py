@@ -30,7 +30,8 @@ class ResConfigSettings(models.TransientModel):
         string="Dossier retention",
         default="7",
         required=True,
-        config_parameter="avg_coaching.dossier_retention_years",
+        help="The term of the dossier retention policy: what the daily purge applies "
+        "and what the register, the client's privacy information and the portal say.",
     )
 
     avg_two_factor_optional = fields.Boolean(
@@ -49,15 +50,13 @@ class ResConfigSettings(models.TransientModel):
     )
 
     def set_values(self):
-        before = self.env["coaching.dossier"]._avg_default_retention_years()
         res = super().set_values()
         self._avg_set_zkm_policies()
-        if self.env["coaching.dossier"]._avg_default_retention_years() != before:
-            dossiers = (
-                self.env["coaching.dossier"].sudo().search([("state", "=", "closed")])
-            )
-            dossiers.modified(["retention_years"])
-            dossiers.flush_recordset()
+        # The dossier policy holds the term (its write recomputes the due dates).
+        policy = self.env["coaching.dossier"]._avg_dossier_policy()
+        years = int(self.avg_dossier_retention_years or 7)
+        if policy and (policy.period, policy.period_unit) != (years, "years"):
+            policy.write({"period": years, "period_unit": "years"})
         return res
 
     avg_session_product_id = fields.Many2one(
@@ -95,6 +94,8 @@ class ResConfigSettings(models.TransientModel):
     @api.model
     def get_values(self):
         res = super().get_values()
+        years = self.env["coaching.dossier"]._avg_default_retention_years()
+        res["avg_dossier_retention_years"] = "5" if years == 5 else "7"
         moment = self.env.ref(
             "avg_coaching.retention_policy_moment", raise_if_not_found=False
         )

@@ -20,6 +20,21 @@ FISCAL_MINIMUM = ("name", "street", "street2", "zip", "city")
 NOBODY = "avg_coaching.group_avg_nobody"
 # Shown per client to her coach only: field -> stored as f"{field}_stored".
 AVG_PRIVATE_FIELDS = ("coaching_birthdate", "coaching_employer", "avg_last_contact")
+# Retention (privacy statement §4.3-4.4): what the client-data term removes from a
+# client's contact (the address too, unless posted invoices still need it), and
+# what the CRM term removes while the agreement's longer term keeps the name.
+CLIENT_DATA_FIELDS = (
+    "coaching_birthdate_stored",
+    "coaching_employer_stored",
+    "mobile",
+    "website",
+    "function",
+    "comment",
+    "title",
+    "image_1920",
+)
+ADDRESS_FIELDS = ("street", "street2", "zip", "city", "state_id", "country_id")
+CRM_FIELDS = ("email", "phone", "mobile")
 
 
 class ResPartner(models.Model):
@@ -104,6 +119,38 @@ class ResPartner(models.Model):
         store=True,
         index=True,
         groups=COACH_GROUPS,
+    )
+    avg_agreed_years = fields.Integer(
+        string="Agreed retention (years)",
+        compute="_compute_avg_relation_end",
+        store=True,
+        groups=COACH_GROUPS,
+        help="The shorter retention term agreed on every dossier of this client "
+        "(the longest of them); 0 when the practice's terms apply.",
+    )
+    avg_client_data_purged_date = fields.Date(
+        string="Client data purged on", readonly=True, copy=False, groups=COACH_GROUPS
+    )
+    avg_crm_purged_date = fields.Date(
+        string="Relationship data purged on",
+        readonly=True,
+        copy=False,
+        groups=COACH_GROUPS,
+    )
+    coaching_commissioned_ids = fields.One2many(
+        "coaching.dossier",
+        "commissioner_id",
+        string="Commissioned dossiers",
+        groups=COACH_GROUPS,
+    )
+    avg_commission_end = fields.Date(
+        string="Last commissioned trajectory ended",
+        compute="_compute_avg_commission_end",
+        store=True,
+        index=True,
+        groups=COACH_GROUPS,
+        help="For a commissioner: the end of the last trajectory it commissioned, "
+        "once all have ended. Its contact persons are kept for the CRM term after it.",
     )
     avg_request_ids = fields.One2many(
         "avg.request",
@@ -192,8 +239,9 @@ class ResPartner(models.Model):
         found = self.sudo().with_context(active_test=False)._search(domain)
         return [("id", "in", found)]
 
-    # One inverse per field: writing one of them must not write the others
-    # (their computed values may not reflect what is stored yet).
+    # One inverse per field: a shared one is called for whichever was set and
+    # wrote all three, wiping the last-contact date when a birth date was given
+    # (and, for a coach who does not see them, the other two).
     def _inverse_coaching_birthdate(self):
         self._avg_inverse_private("coaching_birthdate")
 
@@ -228,6 +276,20 @@ class ResPartner(models.Model):
             self.env["coaching.dossier"].sudo().search([("client_id", "in", self.ids)])
         )
         dossiers._avg_check_minor()
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        partners = super().create(vals_list)
+        # Being recorded is contact. The inverse of the private fields writes
+        # all of them, and so wiped the default when a birth date was given.
+        self._avg_touch_last_contact(
+            [
+                partner.id
+                for partner, vals in zip(partners, vals_list, strict=True)
+                if not ({"avg_last_contact", "avg_last_contact_stored"} & set(vals))
+            ]
+        )
+        return partners
 
     def unlink(self):
         # A client is removed only by the erasure path (deletion log, journal,
@@ -299,22 +361,78 @@ class ResPartner(models.Model):
         action["context"] = {"default_client_id": self.id}
         return action
 
-    @api.depends("coaching_dossier_ids.state", "coaching_dossier_ids.date_end")
+    @api.depends(
+        "coaching_dossier_ids.state",
+        "coaching_dossier_ids.date_end",
+        "coaching_dossier_ids.retention_years",
+    )
     def _compute_avg_relation_end(self):
-        # The value kept for a contact without dossiers is read alone: through the
-        # field, it would fetch every column (a thousand contacts at a time when
-        # the sweep deletes their dossiers).
-        self.filtered("id").fetch(["avg_relation_end"])
+        """When the client relationship ended (all trajectories closed), and the
+        shorter term agreed on every one of them (the longest, else 0). Both
+        stay once the dossiers are gone: the CRM and client-data terms run on."""
+        # The values kept for a contact without dossiers are read alone: through
+        # the field, it would fetch every column (a thousand contacts at a time
+        # when the sweep deletes their dossiers).
+        self.filtered("id").fetch(["avg_relation_end", "avg_agreed_years"])
         for partner in self:
             dossiers = partner.sudo().coaching_dossier_ids
-            if dossiers and all(d.state == "closed" for d in dossiers):
+            if not dossiers:
+                partner.avg_relation_end = partner.avg_relation_end
+                partner.avg_agreed_years = partner.avg_agreed_years
+                continue
+            agreed = dossiers.mapped("retention_years")
+            partner.avg_agreed_years = max(agreed) if all(agreed) else 0
+            if all(d.state == "closed" for d in dossiers):
                 partner.avg_relation_end = max(
                     d.date_end or d.date_start or False for d in dossiers
                 )
             else:
-                partner.avg_relation_end = (
-                    partner.avg_relation_end if not dossiers else False
+                partner.avg_relation_end = False
+
+    @api.depends(
+        "coaching_commissioned_ids.state", "coaching_commissioned_ids.date_end"
+    )
+    def _compute_avg_commission_end(self):
+        self.filtered("id").fetch(["avg_commission_end"])
+        for partner in self:
+            dossiers = partner.sudo().coaching_commissioned_ids
+            if not dossiers:
+                partner.avg_commission_end = partner.avg_commission_end
+            elif all(d.state == "closed" for d in dossiers):
+                partner.avg_commission_end = max(
+                    d.date_end or d.date_start or False for d in dossiers
                 )
+            else:
+                partner.avg_commission_end = False
+
+    # ------------------------------------------------------------ last contact
+    @api.model
+    def _avg_touch_last_contact(self, partner_ids, day=None):
+        """Real contact with these persons on ``day`` (default today): a message
+        from or to them, a session, an invoice. Their last-contact date moves on,
+        never back; erased persons are left alone. In SQL: it runs on every
+        message, and must not write the contact (tracking, write_date)."""
+        ids = tuple({pid for pid in partner_ids if pid})
+        if not ids:
+            return
+        day = min(
+            fields.Date.to_date(day or fields.Date.context_today(self)),
+            fields.Date.context_today(self),
+        )
+        self.flush_model(["avg_last_contact_stored", "avg_erased_date"])
+        self.env.cr.execute(
+            SQL(
+                """UPDATE res_partner SET avg_last_contact_stored = %(day)s
+                    WHERE id IN %(ids)s AND avg_erased_date IS NULL
+                      AND (avg_last_contact_stored IS NULL
+                           OR avg_last_contact_stored < %(day)s)""",
+                day=day,
+                ids=ids,
+            )
+        )
+        self.browse(ids).invalidate_recordset(
+            ["avg_last_contact_stored", "avg_last_contact"]
+        )
 
     # ------------------------------------------------------------------ blockers
     @api.model
@@ -375,14 +493,18 @@ class ResPartner(models.Model):
         return self._avg_fiscal_hold_dates().get(self.id, False)
 
     # ------------------------------------------------------------ retention handlers
+    # Declared, with the policy each serves, in avg_retention_policy.RULES.
     @api.model
     def _avg_due_contact(self, policy, today, limit=None):
+        """Contact policy: persons who never had a trajectory, whose last contact
+        is older than the contact term."""
         return self.search(
             [
                 ("is_coaching_client", "=", True),
                 ("avg_erased_date", "=", False),
                 ("avg_last_contact_stored", "<=", policy._avg_cutoff(today)),
                 ("coaching_dossier_ids", "=", False),
+                ("avg_relation_end", "=", False),
                 ("user_ids", "not any", [("share", "=", False)]),
                 *self._avg_block_domain(),
             ],
@@ -393,19 +515,18 @@ class ResPartner(models.Model):
         self._avg_erase(policy=policy)
 
     @api.model
-    def _avg_due_crm(self, policy, today, limit=None):
-        return self.search(
+    def _avg_due_invoice(self, policy, today, limit=None):
+        """Invoice policy: erased persons whose invoices have passed the fiscal
+        term. Posted entries are never deleted (they are hashed); what is purged
+        is what the anonymised contact still kept for them."""
+        return self.with_context(active_test=False).search(
             [
-                ("avg_relation_end", "<=", policy._avg_cutoff(today)),
-                ("avg_erased_date", "=", False),
-                ("coaching_dossier_ids", "=", False),
+                ("avg_fiscal_hold_until", "!=", False),
+                ("avg_fiscal_hold_until", "<=", today),
                 *self._avg_block_domain(),
             ],
             limit=limit,
         )
-
-    def _avg_purge_crm(self, policy):
-        self._avg_erase(policy=policy)
 
     def _avg_purge_invoice(self, policy):
         """The fiscal term has ended: remove what was kept for the invoices."""
@@ -415,6 +536,135 @@ class ResPartner(models.Model):
             self.env["avg.deletion.log"]._avg_record(
                 "anonymise", partner, counts, policy=policy
             )
+
+    @api.model
+    def _avg_client_domain(self, policy, today):
+        """Clients whose relationship ended longer ago than ``policy``'s term (or
+        the shorter term agreed with them)."""
+        return [
+            ("avg_relation_end", "!=", False),
+            *policy._avg_agreed_domain("avg_relation_end", "avg_agreed_years", today),
+            ("avg_erased_date", "=", False),
+            *self._avg_block_domain(),
+        ]
+
+    @api.model
+    def _avg_due_client_data(self, policy, today, limit=None):
+        """Client-data policy: the client data on the contact, 3 years after the
+        agreement ended (privacy statement §4.3)."""
+        return self.with_context(active_test=False).search(
+            [
+                *self._avg_client_domain(policy, today),
+                ("avg_client_data_purged_date", "=", False),
+            ],
+            limit=limit,
+        )
+
+    def _avg_purge_client_data(self, policy):
+        """Keep of the contact only what a term that still runs needs: the name,
+        e-mail and phone for the CRM term, the address while posted invoices
+        are kept (fiscal term); the rest of the client data goes."""
+        partners = self.sudo().with_context(tracking_disable=True, active_test=False)
+        holds = partners._avg_fiscal_holds()
+        fnames = [*CLIENT_DATA_FIELDS]
+        for held in (True, False):
+            group = partners.filtered(lambda p, h=held: bool(holds.get(p.id)) == h)
+            if not group:
+                continue
+            cleared = fnames if held else fnames + list(ADDRESS_FIELDS)
+            group.write(
+                {name: False for name in cleared}
+                | {
+                    "category_id": [(5, 0, 0)],
+                    "avg_client_data_purged_date": fields.Date.context_today(self),
+                }
+            )
+            group._avg_drop_tracking(cleared)
+        self.env["avg.deletion.log"]._avg_record_many(
+            "purge",
+            [
+                (ref, {"res.partner (client data)": 1})
+                for ref in self.env["avg.deletion.log"]
+                ._avg_subject_refs(partners)
+                .values()
+            ],
+            policy=policy,
+        )
+
+    @api.model
+    def _avg_due_crm(self, policy, today, limit=None):
+        """CRM policy: clients whose relationship ended longer ago than the CRM
+        term, whether or not the agreement's longer term still keeps a dossier."""
+        return self.with_context(active_test=False).search(
+            [
+                *self._avg_client_domain(policy, today),
+                "|",
+                ("coaching_dossier_ids", "=", False),
+                ("avg_crm_purged_date", "=", False),
+            ],
+            limit=limit,
+        )
+
+    def _avg_purge_crm(self, policy):
+        """Erase the contact when nothing else keeps it; while a dossier is kept
+        for the agreement term, keep only the name (the agreement's) and the
+        address of posted invoices, and remove the relationship's data."""
+        partners = self.sudo().with_context(tracking_disable=True, active_test=False)
+        kept = partners.filtered("coaching_dossier_ids")
+        (partners - kept)._avg_erase(policy=policy)
+        if not kept:
+            return
+        holds = kept._avg_fiscal_holds()
+        counts = kept._avg_remove_messages(holds)
+        kept.write(
+            dict.fromkeys(CRM_FIELDS, False)
+            | {"avg_crm_purged_date": fields.Date.context_today(self)}
+        )
+        kept._avg_drop_tracking(CRM_FIELDS)
+        for user in kept.user_ids:
+            user.write({"active": False, "login": f"erased-{user.id}"})
+        refs = self.env["avg.deletion.log"]._avg_subject_refs(kept)
+        self.env["avg.deletion.log"]._avg_record_many(
+            "purge",
+            [
+                (refs[pid], counts[pid] | {"res.partner (relationship data)": 1})
+                for pid in kept.ids
+            ],
+            policy=policy,
+        )
+
+    @api.model
+    def _avg_due_commissioner(self, policy, today, limit=None):
+        """CRM policy: the contact persons of a commissioner (and a commissioner
+        who is a person), the CRM term after the last trajectory it commissioned
+        ended. Organisations themselves are not personal data and stay."""
+        cutoff = policy._avg_cutoff(today)
+        return self.with_context(active_test=False).search(
+            [
+                ("is_company", "=", False),
+                ("is_coaching_client", "=", False),
+                ("avg_erased_date", "=", False),
+                ("user_ids", "not any", [("share", "=", False)]),
+                "|",
+                ("avg_commission_end", "<=", cutoff),
+                ("parent_id.avg_commission_end", "<=", cutoff),
+                *self._avg_block_domain(),
+            ],
+            limit=limit,
+        )
+
+    def _avg_purge_commissioner(self, policy):
+        self._avg_erase(policy=policy)
+
+    def _avg_drop_tracking(self, fnames):
+        """Delete the tracking values that hold old values of these fields."""
+        self.env["mail.tracking.value"].sudo().search(
+            [
+                ("mail_message_id.model", "=", "res.partner"),
+                ("mail_message_id.res_id", "in", self.ids),
+                ("field_id.name", "in", list(fnames)),
+            ]
+        ).unlink()
 
     # ------------------------------------------------------------ the erasure path
     def _avg_erase(self, policy=None, reason=None, request=None):

@@ -107,11 +107,21 @@ class ReportAvgClientInformation(models.AbstractModel):
         registers = {}
         for doc in values["docs"]:
             company = doc.company_id
+            activities = activities_model.search([("company_id", "=", company.id)])
+            # In the client's language; with the shorter term agreed with her.
+            stored = doc.sudo()
+            dossier = doc._name == "coaching.dossier"
+            lang = (stored.client_id if dossier else stored.partner_id).lang
+            agreed = stored.retention_years
             registers[doc.id] = {
-                "activities": activities_model.search(
-                    [("company_id", "=", company.id)]
-                ),
+                "activities": activities,
                 "fingerprint": activities_model._avg_register_fingerprint(company)[0],
+                "retention": {
+                    activity.id: activity.with_context(
+                        lang=lang or self.env.lang
+                    )._avg_retention_text(agreed)
+                    for activity in activities
+                },
             }
         values.update(registers=registers, fingerprint=False)
         return values

@@ -25,6 +25,8 @@ from . import test_retention_concurrency
 from . import test_restore
 from . import test_erasure_guards
 from . import test_side_paths
+from . import test_retention_terms
 from . import test_erasure_service
 from . import test_erasure_scan
 from . import test_layout
+from . import test_consent_information

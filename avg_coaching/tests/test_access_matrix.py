@@ -72,7 +72,8 @@ MODELS = {
     "avg.encrypted.mixin": "technical",
     "avg.erasure": "technical",
     "base": "technical",
-    # Extended for the BSN guard (chatter, attachment names).
+    # Extended for the BSN guard (chatter, attachment names); a message from
+    # or to a person also moves her last-contact date on (retention).
     "mail.message": "client",
     "ir.attachment": "client",
     "avg.subject.data": "technical",

@@ -80,6 +80,30 @@ class TestPrivacyPortal(HttpCase):
         home = self.url_open("/my")
         self.assertIn("/my/privacy", home.text)
 
+    def test_overview_and_export_state_her_terms(self):
+        """Why we keep your data, and for how long: the engine's terms, with
+        the shorter term agreed with her (issue 14); no "0 Days"."""
+        self.dossier_anna.retention_years = 3
+        self.authenticate("anna_portal", "anna-portal-pw")
+        page = self.url_open("/my/privacy").text
+        self.assertIn("3 years after the trajectory ended, as agreed with you", page)
+        self.assertIn("7 years after the invoice date", page)
+        self.assertIn("Immediately after the consent was withdrawn", page)
+        self.assertNotIn("0 Days", page)
+        data = json.loads(self.url_open("/my/privacy/export.json").content)
+        rows = {
+            row["purpose"]: row["retention"]
+            for row in data["information"]["purposes_and_retention"]
+        }
+        self.assertEqual(
+            rows["Coaching agreement"],
+            "3 years after the agreement ended, as agreed with you",
+        )
+        self.authenticate("bert_portal", "bert-portal-pw")
+        page = self.url_open("/my/privacy").text
+        self.assertIn("7 years after the trajectory ended", page)
+        self.assertNotIn("as agreed with you", page)
+
     def test_overview_data_leaves_session_notes_encrypted(self):
         # The overview shows how many sessions there are: their notes are neither
         # fetched nor decrypted for it (issue 6: a third of the page's cost).

@@ -182,7 +182,10 @@ class TestProcessingRegister(RegistersCase):
         self.assertTrue(self.dossier_activity.special_categories)
         self.assertEqual(self.dossier_activity.art9_exception, "explicit_consent")
         self.assertEqual(self.dossier_activity.retention_term, 7)
-        self.assertEqual(self.dossier_activity.retention_display, "7 years")
+        self.assertEqual(
+            self.dossier_activity.retention_display,
+            "7 years after the trajectory ended",
+        )
         bookkeeping = self.Activity.search([("code", "=", "bookkeeping")])
         self.assertEqual(bookkeeping.legal_basis, "legal_obligation")
         self.assertEqual(
@@ -530,9 +533,8 @@ class TestClientInformation(RegistersCase):
         text = pdf_text(notice.attachment_id.raw)
         self.assertIn("How we handle your personal data", text)
         self.assertIn(self.client.name, text)
-        self.assertIn(
-            "3 years after the end of your trajectory, as agreed with you", text
-        )
+        self.assertIn("3 years after the trajectory ended, as agreed with you", text)
+        self.assertIn("3 years after the agreement ended, as agreed with you", text)
         self.assertIn("Art. 6(1)(b): performance of a contract", text)
         self.assertIn("Autoriteit Persoonsgegevens", text)
         self.assertIn("article 15", text)

@@ -12,6 +12,7 @@ from odoo.tests import tagged
 from odoo.tools import config, mute_logger
 from odoo.tools.misc import exec_pg_environ, find_pg_tool
 
+from ..models.avg_retention_policy import RULES
 from .common import AvgCoachingCase
 
 
@@ -73,17 +74,27 @@ class TestRetention(AvgCoachingCase):
 
     # ---------------------------------------------------------------- policies
     def test_default_policies_shipped(self):
-        codes = {
-            p.code: (p.period, p.period_unit, p.model_id.model)
-            for p in self.Policy.search([])
-        }
-        self.assertEqual(codes["contact"], (2, "years", "res.partner"))
-        self.assertEqual(codes["invoice"], (7, "years", "account.move"))
-        self.assertEqual(codes["agreement"], (7, "years", "coaching.dossier"))
-        self.assertEqual(codes["crm"], (5, "years", "res.partner"))
-        self.assertEqual(codes["dossier"][2], "coaching.dossier")
+        codes = {p.code: (p.period, p.period_unit) for p in self.Policy.search([])}
+        self.assertEqual(codes["contact"], (2, "years"))
+        self.assertEqual(codes["invoice"], (7, "years"))
+        self.assertEqual(codes["agreement"], (7, "years"))
+        self.assertEqual(codes["client_data"], (3, "years"))
+        self.assertEqual(codes["crm"], (5, "years"))
+        self.assertEqual(codes["dossier"], (7, "years"))
         for policy in self.Policy.search([]):
             self.assertTrue(policy.legal_basis, policy.code)
+        # Every handler is declared in one place, on the model it purges.
+        self.assertEqual(set(RULES), set(dict(self.Policy._fields["code"].selection)))
+        for code, rule in RULES.items():
+            for handler in rule.handlers:
+                model = self.env[handler.model]
+                self.assertTrue(hasattr(model, handler.due.__name__), code)
+                self.assertTrue(hasattr(model, handler.purge.__name__), code)
+        self.assertEqual(RULES["invoice"].handlers[0].model, "res.partner")
+        # The fields the engine never read are gone; the handler is fixed.
+        for name in ("model_id", "date_field_id", "action"):
+            self.assertNotIn(name, self.Policy._fields)
+        self.assertTrue(self.Policy._fields["code"].readonly)
 
     def test_contact_without_service_at_boundary(self):
         with freeze_time("2024-03-01"):
@@ -109,17 +120,14 @@ class TestRetention(AvgCoachingCase):
         self._run_cron("2022-06-29")
         self.assertTrue(agreed.session_ids)
         self._run_cron("2022-06-30")
-        self.assertFalse(agreed.session_ids)
-        self.assertFalse(agreed.sudo().help_question_enc)
-        self.assertEqual(str(agreed.content_purged_date), "2022-06-30")
+        # The agreed term reaches the agreement too (processing register §2).
+        self.assertFalse(agreed.exists())
         self.assertTrue(default.session_ids)
         self._run_cron("2026-06-29")
         self.assertEqual(default.help_question, "Oude hulpvraag")
-        self.assertTrue(agreed.exists(), "the agreement stays for its own term")
         self._run_cron("2026-06-30")
         # Seven years: the dossier term and the agreement term end together.
         self.assertFalse(default.exists())
-        self.assertFalse(agreed.exists())
 
     def test_setting_switches_default_to_five_years(self):
         dossier = self._closed_dossier(self.client, "2019-06-30")
@@ -128,22 +136,42 @@ class TestRetention(AvgCoachingCase):
         ).execute()
         self.assertEqual(str(dossier.retention_due_date), "2024-06-30")
 
-    def test_agreement_at_boundary_then_crm(self):
+    def test_agreed_term_reaches_agreement_and_contact(self):
+        """Processing register §2: after 7 years, or sooner when agreed, the
+        client data are destroyed: the agreement and the contact too."""
         client = self._client("Oud Cliënt")
         dossier = self._closed_dossier(client, "2019-01-10", retention_years=2)
         self.assertEqual(str(client.avg_relation_end), "2019-01-10")
-        self._run_cron("2026-01-09")
+        self.assertEqual(client.avg_agreed_years, 2)
+        self._run_cron("2021-01-09")
         self.assertTrue(dossier.exists())
-        self._run_cron("2026-01-10")
+        self.assertTrue(client.exists())
+        self._run_cron("2021-01-10")
         self.assertFalse(dossier.exists())
-        # CRM: 5 years after the relationship ended, and no dossier left: erased.
         self.assertFalse(client.exists())
 
-    def test_crm_waits_for_the_dossier(self):
-        dossier = self._closed_dossier(self.client, "2019-01-10")
-        self._run_cron("2024-01-11")  # CRM term passed, dossier term not
-        self.assertTrue(self.client.exists())
+    def test_agreement_at_boundary_then_contact_erased(self):
+        client = self._client("Oud Cliënt Zeven")
+        dossier = self._closed_dossier(client, "2019-01-10")
+        self._run_cron("2026-01-09")
         self.assertTrue(dossier.exists())
+        self.assertTrue(client.exists())
+        self._run_cron("2026-01-10")
+        self.assertFalse(dossier.exists())
+        # The CRM term had ended: with the agreement gone, nothing keeps her.
+        self.assertFalse(client.exists())
+
+    def test_crm_does_not_wait_for_the_dossier(self):
+        client = self._client("CRM Cliënt", phone="+31 6 12121212")
+        dossier = self._closed_dossier(client, "2019-01-10")
+        self._run_cron("2024-01-09")
+        self.assertEqual(client.email, "CRM@x.test")
+        self._run_cron("2024-01-10")  # CRM term ended, the agreement's runs
+        self.assertTrue(dossier.exists())
+        self.assertEqual(client.name, "CRM Cliënt", "the agreement names her")
+        self.assertFalse(client.email)
+        self.assertFalse(client.phone)
+        self.assertEqual(str(client.avg_crm_purged_date), "2024-01-10")
 
     def test_withdrawn_special_data_purged(self):
         consent = self._consent(self.client, "special_health")
@@ -223,6 +251,33 @@ class TestRetention(AvgCoachingCase):
         self._run_cron("2026-11-02")  # retried on the next run
         self.assertFalse(first.session_ids)
 
+    def test_long_run_reports_progress_and_resumes(self):
+        """One call purges a bounded number of batches and tells the scheduler
+        what remains (ir.cron progress): it calls again until nothing does."""
+        with freeze_time("2015-01-01"):
+            prospects = self.env["res.partner"].create(
+                [
+                    {"name": f"Voortgang {n}", "is_coaching_client": True}
+                    for n in range(3)
+                ]
+            )
+        module = "odoo.addons.avg_coaching.models.avg_retention_policy"
+        progress = self.env["ir.cron.progress"]
+        with (
+            patch(f"{module}.BATCH_SIZE", 1),
+            patch(f"{module}.BATCHES_PER_CALL", 2),
+        ):
+            self._run_cron("2020-01-01")
+            first = progress.search([("cron_id", "=", self.cron.id)], limit=1)
+            self.assertEqual((first.done, first.remaining), (2, 1))
+            self.assertEqual(len(prospects.exists()), 1)
+            self._run_cron("2020-01-01")
+        last = progress.search(
+            [("cron_id", "=", self.cron.id)], order="id desc", limit=1
+        )
+        self.assertEqual((last.done, last.remaining), (1, 0))
+        self.assertFalse(prospects.exists())
+
     def test_second_run_changes_nothing(self):
         self._closed_dossier(self.client, "2010-01-01")
         self._run_cron("2026-11-01")
@@ -259,12 +314,9 @@ class TestRetention(AvgCoachingCase):
             preview.days = 10
             preview.action_preview()
             self.assertNotIn(dossier.display_name, preview.line_ids.mapped("name"))
-            self.env.ref(
-                "avg_coaching.ir_cron_retention_reminders"
-            ).method_direct_trigger()
-            self.env.ref(
-                "avg_coaching.ir_cron_retention_reminders"
-            ).method_direct_trigger()
+            # The purge cron reminds once it has purged what is due.
+            self.cron.method_direct_trigger()
+            self.cron.method_direct_trigger()
         activities = dossier.activity_ids
         self.assertEqual(len(activities), 1, "one reminder, also after a second run")
         self.assertEqual(activities.user_id, self.coach)
@@ -275,9 +327,13 @@ class TestRetention(AvgCoachingCase):
         activity = self.env.ref("avg_coaching.avg_processing_activity_crm")
         policy = self.env.ref("avg_coaching.retention_policy_crm")
         self.assertEqual(activity.retention_policy_id, policy)
-        self.assertEqual(activity.retention_display, "5 Years")
+        self.assertEqual(
+            activity.retention_display, "5 years after the client relationship ended"
+        )
         policy.period = 6
-        self.assertEqual(activity.retention_display, "6 Years")
+        self.assertEqual(
+            activity.retention_display, "6 years after the client relationship ended"
+        )
 
     def test_only_privacy_manager_edits_policies(self):
         policy = self.env.ref("avg_coaching.retention_policy_crm")

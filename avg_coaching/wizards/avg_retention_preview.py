@@ -26,20 +26,23 @@ class AvgRetentionPreview(models.TransientModel):
         today = fields.Date.context_today(self)
         lines = [(5, 0, 0)]
         for policy in self.env["avg.retention.policy"].search([]):
-            for record in policy._avg_preview(today, self.days):
-                lines.append(
-                    (
-                        0,
-                        0,
-                        {
-                            "policy_id": policy.id,
-                            "model": record._name,
-                            "res_id": record.id,
-                            "name": record.display_name,
-                            "due_date": self._avg_due_date(policy, record, today),
-                        },
+            for handler, records in policy._avg_preview(today, self.days):
+                for record in records:
+                    lines.append(
+                        (
+                            0,
+                            0,
+                            {
+                                "policy_id": policy.id,
+                                "model": record._name,
+                                "res_id": record.id,
+                                "name": record.display_name,
+                                "due_date": self._avg_due_date(
+                                    policy, handler, record, today
+                                ),
+                            },
+                        )
                     )
-                )
         self.line_ids = lines
         return {
             "type": "ir.actions.act_window",
@@ -49,18 +52,13 @@ class AvgRetentionPreview(models.TransientModel):
             "target": "new",
         }
 
-    def _avg_due_date(self, policy, record, today):
-        field = policy.sudo().date_field_id.name
-        if field in record._fields and record._fields[field].type in (
-            "date",
-            "datetime",
-        ):
-            value = fields.Date.to_date(record[field])
-            if value:
-                return value + policy._avg_delta() if policy.period else value
-        if record._name == "res.partner" and record.avg_fiscal_hold_until:
-            return record.avg_fiscal_hold_until
-        return today + relativedelta(days=self.days)
+    def _avg_due_date(self, policy, handler, record, today):
+        due = policy._avg_record_due_on(handler, record)
+        if not due and record._name == "res.partner":
+            due = record.avg_fiscal_hold_until or record.parent_id.avg_commission_end
+            if due and not record.avg_fiscal_hold_until:
+                due = policy._avg_due_on(due)
+        return due or today + relativedelta(days=self.days)
 
 
 class AvgRetentionPreviewLine(models.TransientModel):

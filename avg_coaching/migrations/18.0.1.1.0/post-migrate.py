@@ -1,19 +1,17 @@
-"""18.0.1.1.0: the contact retention policy counts from the stored last-contact
-date (the shown one is computed per user); invoices find their dossier through
-their sessions."""
+"""18.0.1.1.0: invoices find their dossier through their sessions; the retention
+policies are the one source of every term (issue 14), and the engine runs the
+dossier reminders itself (issue 16)."""
+
+import json
+import os
+
+import polib
 
 from odoo import SUPERUSER_ID, api
 
 
 def migrate(cr, version):
     env = api.Environment(cr, SUPERUSER_ID, {})
-    policy = env.ref("avg_coaching.retention_policy_contact", raise_if_not_found=False)
-    field = env.ref(
-        "avg_coaching.field_res_partner__avg_last_contact_stored",
-        raise_if_not_found=False,
-    )
-    if policy and field:
-        policy.date_field_id = field
     # The invoice no longer stores its dossier (found through its sessions).
     cr.execute("ALTER TABLE account_move DROP COLUMN IF EXISTS coaching_dossier_id")
     # Consents now keep the text agreed to (art. 7(1)). Those recorded before kept
@@ -24,3 +22,74 @@ def migrate(cr, version):
         "'[Recorded before the consent text was kept; version: ' || text_version "
         "|| '. See the signed document for the text.]' WHERE consent_text IS NULL"
     )
+    # The dossier term lived in a system parameter (the policy said "0 days"):
+    # the dossier policy holds it now, and Settings writes the policy.
+    policy = env.ref("avg_coaching.retention_policy_dossier", raise_if_not_found=False)
+    if policy:
+        years = env["ir.config_parameter"].get_param(
+            "avg_coaching.dossier_retention_years", "7"
+        )
+        policy.write(
+            {"period": 5 if str(years).strip() == "5" else 7, "period_unit": "years"}
+        )
+        env["ir.config_parameter"].search(
+            [("key", "=", "avg_coaching.dossier_retention_years")]
+        ).unlink()
+    # One cron for retention: the reminders run at the end of the purge.
+    cron = env.ref("avg_coaching.ir_cron_retention_reminders", raise_if_not_found=False)
+    if cron:
+        cron.unlink()
+    # Contacts made with a date of birth or an employer lost their last-contact
+    # date (the private fields' inverse wrote it empty), so the contact term
+    # never reached them: take the latest of their record and their messages.
+    cr.execute(
+        """
+        UPDATE res_partner p
+           SET avg_last_contact_stored = GREATEST(
+                   p.create_date, p.write_date,
+                   (SELECT max(m.date) FROM mail_message m
+                     WHERE m.author_id = p.id
+                        OR (m.model = 'res.partner' AND m.res_id = p.id))
+               )::date
+         WHERE p.avg_last_contact_stored IS NULL AND p.avg_erased_date IS NULL
+        """
+    )
+    _refresh_shipped_texts(env)
+
+
+# Texts shipped before (noupdate) and their new versions: replaced only where the
+# practice has not changed them, in English and in Dutch where the value is still the
+# shipped translation ([{xmlid, field, old, new}], in English).
+SHIPPED_TEXTS = os.path.join(os.path.dirname(__file__), "shipped_texts.json")
+
+
+def _refresh_shipped_texts(env):
+    po = _nl_terms()
+    langs = [code for code, _name in env["res.lang"].get_installed()]
+    with open(SHIPPED_TEXTS, encoding="utf-8") as handle:
+        shipped = json.load(handle)
+    for text in shipped:
+        xmlid, fname, old, new = (text[k] for k in ("xmlid", "field", "old", "new"))
+        record = env.ref(f"avg_coaching.{xmlid}", raise_if_not_found=False)
+        if not record:
+            continue
+        values = {}
+        for lang in langs:
+            current = record.with_context(lang=lang)[fname]
+            if lang == "en_US" and current == old:
+                values[lang] = new
+            elif lang.startswith("nl") and current in (old, po.get(old)):
+                values[lang] = po.get(new, new)
+        if "en_US" in values:
+            record.with_context(lang="en_US").write({fname: values.pop("en_US")})
+        if values:
+            record.update_field_translations(fname, values)
+
+
+def _nl_terms():
+    """{English: Dutch} of nl.po, the texts shipped before included (Odoo's own
+    reader leaves out what the template no longer has)."""
+    path = os.path.normpath(
+        os.path.join(os.path.dirname(__file__), "..", "..", "i18n", "nl.po")
+    )
+    return {entry.msgid: entry.msgstr for entry in polib.pofile(path) if entry.msgstr}
