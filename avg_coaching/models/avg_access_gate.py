@@ -203,37 +203,53 @@ class AvgAccessGate(models.AbstractModel):
     @api.model
     def _avg_check_two_factor(self):
         """Coaches and privacy managers read content only after a two-factor
-        login (Odoo's auth_totp)."""
+        login (Odoo's auth_totp). Known for the login session once checked (a
+        session ends when the user's second factor changes: auth_totp binds the
+        session token to it); otherwise checked by the access log's own insert
+        (one query for both, see ``avg.access.log._avg_append``), which always
+        follows in the same call of the gate."""
         if not self._avg_two_factor_required():
             return
-        # Known for this login session: a session ends when the user's second
-        # factor changes (auth_totp binds the session token to it).
         session = request.session if request else None
         own_session = session is not None and session.uid == self.env.uid
         if own_session and session.get("avg_two_factor"):
             return
-        cache = self.env.cr.precommit.data.setdefault("avg.access.2fa", {})
-        ok = cache.get(self.env.uid)
-        if ok is None:
-            ok = cache[self.env.uid] = self._avg_has_two_factor(self.env.user)
-            if ok and own_session:
-                session["avg_two_factor"] = True
-        if not ok:
-            raise AccessError(
-                _(
-                    "Dossier content is shown only to users who log in with "
-                    "two-factor authentication. Turn it on: click your avatar (top "
-                    "right) > My Preferences > Account Security > Enable two-factor "
-                    "authentication, log out and log in again with the code from "
-                    "your authenticator app."
-                )
-            )
+        state = self._avg_two_factor_state()
+        if state.get(self.env.uid) is False:
+            raise AccessError(self._avg_two_factor_refusal())
+        if state.get(self.env.uid) is None:
+            if self._avg_two_factor_by_policy(self.env.user):
+                self._avg_two_factor_proven()
+            else:
+                state[self.env.uid] = "to_verify"
+
+    @api.model
+    def _avg_two_factor_state(self):
+        return self.env.cr.precommit.data.setdefault("avg.access.2fa", {})
+
+    @api.model
+    def _avg_two_factor_proven(self):
+        self._avg_two_factor_state()[self.env.uid] = True
+        session = request.session if request else None
+        if session is not None and session.uid == self.env.uid:
+            session["avg_two_factor"] = True
+
+    @api.model
+    def _avg_two_factor_refusal(self):
+        return _(
+            "Dossier content is shown only to users who log in with "
+            "two-factor authentication. Turn it on: click your avatar (top "
+            "right) > My Preferences > Account Security > Enable two-factor "
+            "authentication, log out and log in again with the code from "
+            "your authenticator app."
+        )
+
+    @api.model
+    def _avg_two_factor_by_policy(self, user):
+        """auth_totp_mail_enforce: every internal user gets a code by e-mail."""
+        policy = self.env["ir.config_parameter"].sudo().get_param("auth_totp.policy")
+        return policy in ("employee_required", "all_required") and not user.share
 
     @api.model
     def _avg_has_two_factor(self, user):
-        user = user.sudo()
-        if user.totp_enabled:
-            return True
-        # auth_totp_mail_enforce: every internal user gets a code by e-mail.
-        policy = self.env["ir.config_parameter"].sudo().get_param("auth_totp.policy")
-        return policy in ("employee_required", "all_required") and not user.share
+        return user.sudo().totp_enabled or self._avg_two_factor_by_policy(user)

@@ -6,7 +6,7 @@ import logging
 import psycopg2
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 from odoo.tools import SQL
 
@@ -242,7 +242,15 @@ class AvgAccessLog(models.Model):
                     origin,
                 )
             )
+        gate = self.env["avg.access.gate"]
+        state = gate._avg_two_factor_state()
+        verify = state.get(self.env.uid) == "to_verify"
         if not rows:
+            if verify:  # (cannot happen: a deduplicated entry was verified)
+                if not gate._avg_has_two_factor(self.env.user):
+                    state[self.env.uid] = False
+                    raise AccessError(gate._avg_two_factor_refusal())
+                gate._avg_two_factor_proven()
             return
         if self.env.cr.readonly:
             # A read-only request (or replica): Odoo runs it again read/write.
@@ -264,10 +272,25 @@ class AvgAccessLog(models.Model):
                         res_ids, record_count, kind, action, purpose, purpose_ref,
                         origin)
                   LEFT JOIN res_partner p ON p.id = v.subject_id
+                 WHERE %s
+                RETURNING id
                 """,
                 SQL(", ").join(rows),
+                # The reader's second factor, checked by the same statement.
+                SQL(
+                    "EXISTS (SELECT 1 FROM res_users u WHERE u.id = %s "
+                    "AND u.totp_secret IS NOT NULL)",
+                    self.env.uid,
+                )
+                if verify
+                else SQL("TRUE"),
             )
         )
+        if verify:
+            if len(self.env.cr.fetchall()) < len(rows):
+                state[self.env.uid] = False
+                raise AccessError(gate._avg_two_factor_refusal())
+            gate._avg_two_factor_proven()
         # Sealed within the minute by the cron worker, not in the request: a
         # seal waits for the one before it, under a lock.
 

@@ -77,10 +77,16 @@ class AvgErasure(models.AbstractModel):
         for model_name, subject, action in sorted(reach, key=lambda r: order[r[2]]):
             Model = self.env[model_name].sudo().with_context(active_test=False)
             records = Model.search([(subject, "in", ids)])
-            if action in ("with_dossier", "delete"):
+            if action == "with_dossier":
                 self._avg_clear_traces(records)
-                if action == "delete":
-                    records.exists().unlink()
+            elif action == "delete":
+                # Their own files first noted (Odoo's unlink takes the
+                # attachments, its garbage collection the files a day later),
+                # then what Odoo leaves once they are gone.
+                files = self._avg_files_of(records)
+                records.exists().unlink()
+                self._avg_clear_traces(records)
+                self._avg_remove_files_after_commit(files)
             elif action == "anonymise":
                 self._avg_clear_traces(records, keep_outgoing=True)
                 Model._avg_anonymise_for(ids)
@@ -233,6 +239,31 @@ class AvgErasure(models.AbstractModel):
             return
         fnames = {a.store_fname for a in attachments if a.store_fname}
         attachments.unlink()
+        self._avg_remove_files_after_commit(fnames)
+
+    @api.model
+    def _avg_files_of(self, records):
+        """The stored files of ``records``' attachments, those of their binary
+        fields included (Odoo's search leaves those out unless asked)."""
+        if not records:
+            return set()
+        attachments = (
+            self.env["ir.attachment"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", records._name),
+                    ("res_id", "in", records.ids),
+                    "|",
+                    ("res_field", "=", False),
+                    ("res_field", "!=", False),
+                ]
+            )
+        )
+        return {a.store_fname for a in attachments if a.store_fname}
+
+    @api.model
+    def _avg_remove_files_after_commit(self, fnames):
         if fnames:
             self.env.cr.postcommit.add(
                 lambda: self._avg_remove_files(self.env.cr.dbname, fnames)

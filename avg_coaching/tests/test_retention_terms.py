@@ -56,10 +56,16 @@ class TestRetentionTerms(AvgCoachingCase):
             "help_question": "Hulpvraag",
         }
         vals.update(extra)
+        self._dossier_consent(client)
         with freeze_time("2017-01-01"):
             dossier = self.env["coaching.dossier"].create(vals)
         dossier.action_close()
         return dossier
+
+    def _dossier_consent(self, client):
+        """Nothing is recorded in a dossier before the client's consent for it."""
+        if not self.env["avg.consent"]._avg_has_consent(client, "dossier"):
+            self._consent(client, "dossier", date_given="2016-12-01")
 
     def _invoice(self, partner, day):
         with freeze_time(day):
@@ -132,6 +138,7 @@ class TestRetentionTerms(AvgCoachingCase):
         with freeze_time("2022-07-07 10:00:00"):
             client.message_post(body="Notitie", subtype_xmlid="mail.mt_note")
         self.assertEqual(stored.avg_last_contact_stored, date(2022, 6, 6))
+        self._dossier_consent(client)
         with freeze_time("2023-01-01"):
             dossier = self.env["coaching.dossier"].create(
                 {"client_id": client.id, "coach_id": self.coach.id}
