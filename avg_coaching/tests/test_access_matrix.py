@@ -14,6 +14,8 @@ from odoo import http
 from odoo.service import security
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from .common import agree_document_password, open_protected_zip
+
 ROLES = (
     "coach",
     "coach2",
@@ -58,6 +60,7 @@ MODELS = {
     "coaching.protected.document.wizard": "client",
     "avg.request": "client",
     "avg.request.decision": "client",
+    "avg.request.recipient": "client",
     "avg.request.throttle": "technical",
     "avg.consent": "client",
     "avg.access.log": "client",
@@ -261,6 +264,8 @@ class TestAccessMatrix(HttpCase):
         cls.request = env["avg.request"].create(
             {"partner_id": cls.client_partner.id, "request_type": "access"}
         )
+        # Her downloads are protected with the password agreed with her coach.
+        agree_document_password(env, cls.client_partner)
         cls.activity = env["avg.processing.activity"].search([], limit=1)
         cls.breach = env["avg.breach"].create(
             {
@@ -460,11 +465,17 @@ class TestAccessMatrix(HttpCase):
                 url = route
                 for name, value in values.items():
                     url = url.replace(f"<int:{name}>", str(value))
-                body = self.url_open(url).content.decode("utf-8", "replace")
+                content = self.url_open(url).content
+                body = content.decode("utf-8", "replace")
                 self._assert_no_marker(role, body, allowed, url)
+                if role == "client" and content.startswith(b"PK"):
+                    # Her JSON and CSV come in a zip under her password.
+                    self.assertNotIn("MXSESSIONNOTE", body, url)
+                    body = b"".join(open_protected_zip(content).values()).decode()
                 if role == "client" and "MXSESSIONNOTE" in body:
                     got_own.add(route)
         self.assertIn("/my/privacy/export.json", got_own)
+        self.assertIn("/my/privacy/export.csv", got_own)
 
     def test_generic_data_routes(self):
         """/web/content, /web/image, /web/export, /mail/thread: nothing planted
