@@ -266,6 +266,10 @@ class TestAccessMatrix(HttpCase):
         )
         # Her downloads are protected with the password agreed with her coach.
         agree_document_password(env, cls.client_partner)
+        # wkhtmltopdf (her PDF download) fetches the report's stylesheets from
+        # report.url, the test server itself, which waits for the request that
+        # runs wkhtmltopdf: a closed port instead.
+        env["ir.config_parameter"].set_param("report.url", "http://127.0.0.1:9")
         cls.activity = env["avg.processing.activity"].search([], limit=1)
         cls.breach = env["avg.breach"].create(
             {
