@@ -530,7 +530,14 @@ class AvgRequest(models.Model):
         self.state = "in_progress"
         partner._avg_erase(reason=self.name, request=self)
         # The erasure anonymised the request: what was done stays, without her.
-        self.write({"resolution": message})
+        # Nor does it stay linked to what is kept of her contact (her invoices'
+        # name and address): while the recipients are informed, this request is
+        # no open request of hers that would hold back their retention.
+        # (No tracking of the change: its old value would name her.)
+        self._track_discard()
+        self.with_context(tracking_disable=True).write(
+            {"resolution": message, "partner_id": False}
+        )
         self._avg_schedule_recipient_activity()
         return True
 

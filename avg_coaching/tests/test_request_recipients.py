@@ -182,6 +182,9 @@ class TestRequestRecipients(AvgCoachingCase):
         )
         self.assertTrue(request.anonymised)
         self.assertEqual(request.state, "in_progress")
+        # No longer hers: it does not hold back the retention of her invoices.
+        self.assertFalse(request.partner_id)
+        self.assertNotIn(self.client.id, self.env["res.partner"]._avg_blocked_ids())
         # The disclosure stays as evidence: date, insurer, kind, number of
         # sessions; not the details nor the link to her.
         disclosure = self.disclosure.with_user(self.coach)
