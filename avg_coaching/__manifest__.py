@@ -12,7 +12,9 @@
     "application": True,
     "installable": True,
     "depends": ["contacts", "account", "portal", "mail", "privacy_lookup", "auth_totp"],
-    "external_dependencies": {"python": ["cryptography", "pypdf", "pycryptodome"]},
+    "external_dependencies": {
+        "python": ["cryptography", "pypdf", "pycryptodome", "pyzipper"]
+    },
     "data": [
         "security/avg_coaching_security.xml",
         "security/ir.model.access.csv",

@@ -39,7 +39,7 @@ class AvgPrivacyPortal(CustomerPortal):
     record rule (own consents only) before anything is done with sudo().
     """
 
-    _avg_messages = ("withdrawn", "already_withdrawn", "request_filed")
+    _avg_messages = ("withdrawn", "already_withdrawn", "request_filed", "no_password")
 
     def _avg_subject(self):
         partner = request.env.user.partner_id
@@ -100,6 +100,9 @@ class AvgPrivacyPortal(CustomerPortal):
                 "access_log": access_log,
                 "log_from": day_from and fields.Date.to_string(day_from),
                 "log_to": day_to and fields.Date.to_string(day_to),
+                "has_document_password": request.env[
+                    "avg.subject.data"
+                ]._avg_has_document_password(partner),
             }
         )
         return request.render(
@@ -134,52 +137,38 @@ class AvgPrivacyPortal(CustomerPortal):
         values.update({"page_name": "avg_request", "avg_request": record})
         return request.render("avg_coaching.portal_my_privacy_request", values)
 
-    @http.route("/my/privacy/export.csv", type="http", auth="user", website=True)
-    def avg_privacy_export_csv(self, **kw):
+    def _avg_protected_download(self, fmt):
+        """Her data as a download protected with the password agreed with her
+        coach (seed 004 §2); without one, the overview says how to agree one."""
         partner = self._avg_subject()
-        body = request.env["avg.subject.data"]._avg_collect_csv_zip(partner)
+        collector = request.env["avg.subject.data"]
+        if not collector._avg_has_document_password(partner):
+            return request.redirect("/my/privacy?message=no_password")
+        try:
+            body, filename, mimetype = collector._avg_protected_export(partner, fmt)
+        except UserError as exc:
+            return self._avg_render_overview(partner, error=exc.args[0])
         return request.make_response(
             body,
             headers=[
-                ("Content-Type", "application/zip"),
-                ("Content-Disposition", content_disposition("my-data-csv.zip")),
+                ("Content-Type", mimetype),
+                ("Content-Length", len(body)),
+                ("Content-Disposition", content_disposition(filename)),
                 ("Cache-Control", "no-store"),
             ],
         )
+
+    @http.route("/my/privacy/export.csv", type="http", auth="user", website=True)
+    def avg_privacy_export_csv(self, **kw):
+        return self._avg_protected_download("csv")
 
     @http.route("/my/privacy/export.json", type="http", auth="user", website=True)
     def avg_privacy_export_json(self, **kw):
-        partner = self._avg_subject()
-        body = request.env["avg.subject.data"]._avg_collect_json(partner)
-        return request.make_response(
-            body,
-            headers=[
-                ("Content-Type", "application/json; charset=utf-8"),
-                ("Content-Disposition", content_disposition("my-data.json")),
-                ("Cache-Control", "no-store"),
-            ],
-        )
+        return self._avg_protected_download("json")
 
     @http.route("/my/privacy/export.pdf", type="http", auth="user", website=True)
     def avg_privacy_export_pdf(self, **kw):
-        partner = self._avg_subject()
-        # sudo() after the check above: the report is of the user's own partner.
-        pdf, _report_type = (
-            request.env["ir.actions.report"]
-            .sudo()
-            ._render_qweb_pdf(
-                "avg_coaching.avg_access_export_report_action", [partner.id]
-            )
-        )
-        return request.make_response(
-            pdf,
-            headers=[
-                ("Content-Type", "application/pdf"),
-                ("Content-Length", len(pdf)),
-                ("Content-Disposition", content_disposition("my-data.pdf")),
-                ("Cache-Control", "no-store"),
-            ],
-        )
+        return self._avg_protected_download("pdf")
 
     @http.route(
         "/my/privacy/consent/<int:consent_id>/withdraw",

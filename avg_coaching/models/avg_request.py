@@ -42,6 +42,13 @@ RECTIFIABLE = [
     ("coaching_birthdate", "Date of birth"),
     ("other", "Something else"),
 ]
+# Art. 21: what an objection can be about.
+OBJECTION_SCOPES = [
+    ("mailings", "Mailings and direct marketing (art. 21(2))"),
+    ("other", "Other processing (named in the request)"),
+]
+# Art. 19: requests whose outcome is passed on to the recipients of the data.
+PASSED_ON = ("rectification", "erasure", "restriction")
 TEXT_LIMIT = 4000
 PUBLIC_TOKEN_HOURS = 24
 PUBLIC_TYPES = ("access", "portability", "rectification", "erasure", "objection")
@@ -169,6 +176,28 @@ class AvgRequest(models.Model):
     date_closed = fields.Datetime(readonly=True)
     public_token_hash = fields.Char(readonly=True, copy=False, index=True)
     anonymised = fields.Boolean(readonly=True, copy=False)
+    # Art. 19: those who received the data a rectification, erasure or
+    # restriction changes are told; the request closes once each is dealt with.
+    recipient_ids = fields.One2many(
+        "avg.request.recipient", "request_id", string="Recipients to inform"
+    )
+    recipients_open = fields.Integer(
+        string="Recipients still to inform", compute="_compute_recipients_open"
+    )
+    # Art. 21: an upheld objection stops the processing it names until lifted.
+    objection_scope = fields.Selection(
+        OBJECTION_SCOPES,
+        string="Objection to",
+        help="Mailings: her address is put on Odoo's blacklist (mail.blacklist), "
+        "so no mailing reaches her. Other processing: say in 'What was done' what "
+        "was stopped; it stays on record until lifted.",
+    )
+    objection_active = fields.Boolean(
+        string="Objection in force", readonly=True, copy=False, index=True
+    )
+    objection_lifted_date = fields.Date(
+        string="Objection lifted on", readonly=True, copy=False
+    )
 
     _sql_constraints = [
         (
@@ -194,6 +223,13 @@ class AvgRequest(models.Model):
                 request.state in OPEN_STATES
                 and bool(request.date_due)
                 and request.date_due < today
+            )
+
+    @api.depends("recipient_ids.state")
+    def _compute_recipients_open(self):
+        for request in self:
+            request.recipients_open = len(
+                request.recipient_ids.filtered(lambda t: t.state == "todo")
             )
 
     def _compute_access_url(self):
@@ -358,6 +394,14 @@ class AvgRequest(models.Model):
         """Carry the request out through the addon's one path for each right."""
         self.ensure_one()
         self._avg_check_state(("verified", "in_progress"))
+        if self.recipient_ids:
+            raise UserError(
+                _(
+                    "Request %(ref)s has been carried out: inform the recipients of "
+                    "her data (tab 'Recipients (art. 19)') to close it.",
+                    ref=self.name,
+                )
+            )
         handler = getattr(self, f"_avg_carry_out_{self.request_type}")
         return handler()
 
@@ -372,7 +416,10 @@ class AvgRequest(models.Model):
                         "it is sent to the requester."
                     )
                 )
-            request._avg_close("done", request.resolution)
+            if request.recipient_ids or request.request_type not in PASSED_ON:
+                request._avg_close("done", request.resolution)
+            else:
+                request._avg_pass_on(request.resolution)
         return True
 
     def _avg_open_decision(self, mode):
@@ -398,7 +445,10 @@ class AvgRequest(models.Model):
     def action_lift_restriction(self):
         """Art. 18(3): the client is told before a restriction is lifted."""
         self.ensure_one()
-        if self.request_type != "restriction" or self.state != "done":
+        if self.request_type != "restriction" or self.state not in (
+            "in_progress",
+            "done",
+        ):
             raise UserError(_("Only a carried-out restriction can be lifted."))
         partner = self.partner_id.sudo()
         if not partner.avg_restricted:
@@ -443,10 +493,7 @@ class AvgRequest(models.Model):
             self._fields["rectification_field"]._description_selection(self.env)
         )[field]
         partner.write({field: value})
-        self._avg_close(
-            "done",
-            _("We have corrected your %(what)s.", what=label.lower()),
-        )
+        self._avg_pass_on(_("We have corrected your %(what)s.", what=label.lower()))
         return True
 
     def _avg_carry_out_erasure(self):
@@ -471,9 +518,27 @@ class AvgRequest(models.Model):
             )
         else:
             kept = _("We have erased all your data.")
-        # Told before erasing: afterwards the address is gone.
-        self._avg_close("done", kept)
+        # Who received her data is known only before they are erased.
+        tasks = self._avg_create_recipient_tasks()
+        if not tasks:
+            # Told before erasing: afterwards the address is gone.
+            self._avg_close("done", kept)
+            partner._avg_erase(reason=self.name, request=self)
+            return True
+        message = self._avg_pass_on_message(kept)
+        self._avg_send(message)
+        self.state = "in_progress"
         partner._avg_erase(reason=self.name, request=self)
+        # The erasure anonymised the request: what was done stays, without her.
+        # Nor does it stay linked to what is kept of her contact (her invoices'
+        # name and address): while the recipients are informed, this request is
+        # no open request of hers that would hold back their retention.
+        # (No tracking of the change: its old value would name her.)
+        self._track_discard()
+        self.with_context(tracking_disable=True).write(
+            {"resolution": message, "partner_id": False}
+        )
+        self._avg_schedule_recipient_activity()
         return True
 
     def _avg_carry_out_restriction(self):
@@ -482,14 +547,13 @@ class AvgRequest(models.Model):
         ground = dict(
             self._fields["restriction_ground"]._description_selection(self.env)
         )[self.restriction_ground]
-        self._avg_close(
-            "done",
+        self._avg_pass_on(
             _(
                 "We have restricted the processing of your data (ground: %(ground)s). "
                 "We keep your data but do not use them until the restriction is "
                 "lifted; we will tell you before we lift it.",
                 ground=ground,
-            ),
+            )
         )
         return True
 
@@ -565,14 +629,162 @@ class AvgRequest(models.Model):
         return self._avg_carry_out_access()
 
     def _avg_carry_out_objection(self):
-        raise UserError(
+        """Uphold the objection: stop the processing it names until it is lifted
+        (art. 21). Mailings: her addresses go on Odoo's blacklist. Other
+        processing: what was stopped is written in 'What was done' and stays on
+        record while the objection is in force."""
+        partner = self._avg_subject()
+        if not self.objection_scope:
+            raise UserError(
+                _(
+                    "Choose what the objection is about ('Objection to'). To refuse "
+                    "it, use 'Refuse' with your compelling legitimate grounds."
+                )
+            )
+        if self.objection_scope == "mailings":
+            emails = self._avg_objection_emails(partner)
+            if not emails:
+                raise UserError(
+                    _(
+                        "The contact has no e-mail address to block for mailings: "
+                        "add it first, or describe what you stopped and choose "
+                        "'Other processing'."
+                    )
+                )
+            Blacklist = self.env["mail.blacklist"].sudo()
+            for email in emails:
+                Blacklist._add(
+                    email,
+                    message=_("Objection upheld (request %(ref)s)", ref=self.name),
+                )
+            message = _(
+                "We have upheld your objection: from today you receive no mailings "
+                "or other direct marketing from us, until you tell us otherwise."
+            )
+        else:
+            done = (self.resolution or "").strip()
+            if not done:
+                raise UserError(
+                    _(
+                        "Write in 'What was done' which processing you stopped: it "
+                        "is sent to her and stays on record while the objection is "
+                        "in force."
+                    )
+                )
+            message = _(
+                "We have upheld your objection and stopped this processing of your "
+                "data until you tell us otherwise: %(what)s",
+                what=done,
+            )
+        self.objection_active = True
+        self._avg_close("done", message)
+        return True
+
+    def action_lift_objection(self):
+        """Lift an upheld objection (she asked for it, or agreed): the processing
+        may start again, and she is told first."""
+        self.ensure_one()
+        if self.request_type != "objection" or not self.objection_active:
+            raise UserError(_("Only an objection in force can be lifted."))
+        self._avg_send(
             _(
-                "An objection needs your judgement: stop the processing objected to "
-                "(or restrict it while you assess), write what you decided in 'What "
-                "was done' and close with 'Done', or refuse with your compelling "
-                "grounds."
+                "Your objection (request %(ref)s) is lifted from today, as agreed "
+                "with you: we process your data again for this purpose.",
+                ref=self.name,
             )
         )
+        if self.objection_scope == "mailings" and self.partner_id:
+            Blacklist = self.env["mail.blacklist"].sudo()
+            for email in self._avg_objection_emails(self.partner_id.sudo()):
+                Blacklist._remove(
+                    email,
+                    message=_("Objection lifted (request %(ref)s)", ref=self.name),
+                )
+        self.write(
+            {
+                "objection_active": False,
+                "objection_lifted_date": fields.Date.context_today(self),
+            }
+        )
+        self.message_post(body=_("Objection lifted; the client has been told."))
+        return True
+
+    def _avg_objection_emails(self, partner):
+        return sorted(
+            {
+                tools.email_normalize(email)
+                for email in (partner.email, self.requester_email)
+                if email
+            }
+            - {False}
+        )
+
+    # ------------------------------------------------------------ art. 19
+    def _avg_create_recipient_tasks(self):
+        """One task per recipient that received the data this request changes."""
+        self.ensure_one()
+        if self.request_type not in PASSED_ON or not self.partner_id:
+            return self.env["avg.request.recipient"]
+        Task = self.env["avg.request.recipient"].sudo()
+        found = Task._avg_recipients_of(self)
+        return Task.create(
+            [
+                dict(values, request_id=self.id, sequence=index)
+                for index, values in enumerate(found)
+            ]
+        )
+
+    def _avg_pass_on_message(self, message):
+        names = ", ".join(self.recipient_ids.mapped("name"))
+        return _(
+            "%(message)s We pass this on to those who received your data: "
+            "%(recipients)s.",
+            message=message,
+            recipients=names,
+        )
+
+    def _avg_pass_on(self, message):
+        """Art. 19: close the request, or, when others received the data, create
+        a task per recipient and close once each has been dealt with."""
+        self.ensure_one()
+        if not self._avg_create_recipient_tasks():
+            self._avg_close("done", message)
+            return
+        self.write(
+            {"state": "in_progress", "resolution": self._avg_pass_on_message(message)}
+        )
+        self._avg_schedule_recipient_activity()
+
+    def _avg_schedule_recipient_activity(self):
+        user = self.user_id or self._avg_default_handler()
+        self.message_post(
+            body=_(
+                "Carried out. Inform each recipient (tab 'Recipients (art. 19)'), "
+                "or record why that is impossible or disproportionate; the request "
+                "closes, and the requester is told, once each has been dealt with."
+            )
+        )
+        if user:
+            self.sudo().activity_schedule(
+                "mail.mail_activity_data_todo",
+                date_deadline=max(
+                    self.date_due or fields.Date.context_today(self),
+                    fields.Date.context_today(self),
+                ),
+                summary=_(
+                    "Inform the recipients of request %(ref)s (art. 19)", ref=self.name
+                ),
+                user_id=user.id,
+            )
+
+    def _avg_close_if_recipients_done(self):
+        self.ensure_one()
+        if (
+            self.state in OPEN_STATES
+            and self.recipient_ids
+            and not (self.recipients_open)
+        ):
+            self._avg_close("done", self.resolution, send=not self.anonymised)
 
     # ------------------------------------------------------------ helpers
     def _avg_check_state(self, allowed):
@@ -591,14 +803,26 @@ class AvgRequest(models.Model):
             raise UserError(_("Link the request to the data subject's contact first."))
         return self.partner_id.sudo()
 
-    def _avg_close(self, state, message):
+    def _avg_close(self, state, message, send=True):
+        open_tasks = self.recipient_ids.filtered(lambda t: t.state == "todo")
+        if state == "done" and open_tasks:
+            raise UserError(
+                _(
+                    "Request %(ref)s cannot be closed yet: inform %(recipients)s of "
+                    "it, or record why that is impossible or disproportionate "
+                    "(art. 19 GDPR).",
+                    ref=self.name,
+                    recipients=", ".join(open_tasks.mapped("name")),
+                )
+            )
         text_field = "resolution" if state == "done" else "refusal_reason"
         self.write(
             {"state": state, "date_closed": fields.Datetime.now(), text_field: message}
         )
         self._avg_delete_id_copy(_("the request is closed"))
         self.activity_unlink(["mail.mail_activity_data_todo"])
-        self._avg_send(message)
+        if send:
+            self._avg_send(message)
 
     def _avg_delete_id_copy(self, why):
         # Whether there is a copy, without decrypting (and so reading) it.
@@ -724,6 +948,16 @@ class AvgRequest(models.Model):
         ).unlink()
         requests.activity_ids.unlink()
         requests.message_follower_ids.unlink()
+        # Her addresses on the blacklist (an upheld objection to mailings): with
+        # her gone there is nothing left to send to, and the entry names her.
+        objections = requests.filtered(lambda r: r.objection_scope == "mailings")
+        emails = set()
+        for request in objections:
+            emails.update(request._avg_objection_emails(request.partner_id))
+        if emails:
+            self.env["mail.blacklist"].sudo().with_context(active_test=False).search(
+                [("email", "in", sorted(emails))]
+            ).unlink()
         requests.write(
             {
                 "requester_name": False,
@@ -738,6 +972,7 @@ class AvgRequest(models.Model):
                 "resolution": False,
                 "extension_reason": False,
                 "consent_id": False,
+                "objection_active": False,
                 "anonymised": True,
             }
         )

@@ -4,6 +4,7 @@ import json
 import zipfile
 
 from odoo import _, api, fields, models, tools
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 # Records that refer to a person but are not data about her to show: security
@@ -489,8 +490,9 @@ class AvgSubjectData(models.AbstractModel):
 
     # ------------------------------------------------------------ formats
     @api.model
-    def _avg_collect_csv_zip(self, partner):
-        """The collected data as CSV tables (art. 20: machine-readable), zipped."""
+    def _avg_collect_csv_files(self, partner):
+        """The collected data as CSV tables (art. 20: machine-readable):
+        {file name: bytes}."""
         tables = {}
 
         def add(name, row):
@@ -520,15 +522,23 @@ class AvgSubjectData(models.AbstractModel):
                 flatten(key, value)
             else:
                 add("export", {"field": key, "value": value})
+        files = {}
+        for name, rows in tables.items():
+            columns = list(dict.fromkeys(col for row in rows for col in row))
+            text = io.StringIO()
+            writer = csv.DictWriter(text, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+            files[f"{name}.csv"] = text.getvalue().encode("utf-8-sig")
+        return files
+
+    @api.model
+    def _avg_collect_csv_zip(self, partner):
+        """The CSV tables in a plain zip (for code that encrypts it itself)."""
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, rows in tables.items():
-                columns = list(dict.fromkeys(col for row in rows for col in row))
-                text = io.StringIO()
-                writer = csv.DictWriter(text, fieldnames=columns)
-                writer.writeheader()
-                writer.writerows(rows)
-                archive.writestr(f"{name}.csv", text.getvalue().encode("utf-8-sig"))
+            for name, content in self._avg_collect_csv_files(partner).items():
+                archive.writestr(name, content)
         return buffer.getvalue()
 
     @api.model
@@ -536,3 +546,56 @@ class AvgSubjectData(models.AbstractModel):
         return json.dumps(
             self._avg_collect(partner), ensure_ascii=False, indent=2
         ).encode()
+
+    # ------------------------------------------------------------ protected
+    @api.model
+    def _avg_has_document_password(self, partner):
+        """Whether a document password has been agreed with ``partner`` (the
+        portal's downloads are protected with it, seed 004 §2)."""
+        return bool(
+            self.env["coaching.client.secret"]
+            .sudo()
+            .search_count([("partner_id", "=", partner.id)], limit=1)
+        )
+
+    @api.model
+    def _avg_protected_export(self, partner, fmt):
+        """Everything held about ``partner`` as the portal hands it to her:
+        (content, file name, mime type). The PDF is encrypted with AES-256 under
+        the password agreed with her, the JSON and the CSV tables travel in a zip
+        encrypted with AES-256 under the same password. The unprotected content
+        is never stored. Raises UserError when no usable password is agreed."""
+        Secret = self.env["coaching.client.secret"].sudo()
+        # Read (and check) the password first: nothing is collected without it.
+        Secret._avg_get(partner)
+        if fmt == "pdf":
+            # A real PDF even in test mode: only a PDF can be encrypted.
+            pdf, report_type = (
+                self.env["ir.actions.report"]
+                .sudo()
+                .with_context(force_report_rendering=True)
+                ._render_qweb_pdf(
+                    "avg_coaching.avg_access_export_report_action", [partner.id]
+                )
+            )
+            if report_type != "pdf":
+                raise UserError(
+                    _(
+                        "Your data could not be made into a PDF just now. Try the "
+                        "JSON or CSV download, or ask your coach."
+                    )
+                )
+            return (
+                Secret._avg_protect_pdf(partner, pdf),
+                "my-data.pdf",
+                ("application/pdf"),
+            )
+        if fmt == "json":
+            files = {"my-data.json": self._avg_collect_json(partner)}
+        else:
+            files = self._avg_collect_csv_files(partner)
+        return (
+            Secret._avg_protect_zip(partner, files),
+            f"my-data-{fmt}.zip",
+            "application/zip",
+        )

@@ -2,6 +2,8 @@ import io
 import secrets
 import string
 
+import pyzipper
+
 # pypdf, not Odoo's PyPDF2 2.x: only pypdf encrypts with AES-256.
 from pypdf import PdfReader, PdfWriter
 
@@ -127,6 +129,22 @@ class CoachingClientSecret(models.Model):
         )
         stream = io.BytesIO()
         writer.write(stream)
+        return stream.getvalue()
+
+    @api.model
+    def _avg_protect_zip(self, partner, files):
+        """Pack ``files`` ({name: bytes}) in a zip encrypted with AES-256 (WinZip
+        AE-2, which 7-Zip, WinZip, macOS's Archive Utility and Windows 11 open)
+        under the password agreed with ``partner``."""
+        password = self._avg_get(partner)
+        stream = io.BytesIO()
+        with pyzipper.AESZipFile(
+            stream, "w", compression=pyzipper.ZIP_DEFLATED
+        ) as archive:
+            archive.setpassword(password.encode())
+            archive.setencryption(pyzipper.WZ_AES, nbits=256)
+            for name, content in files.items():
+                archive.writestr(name, content)
         return stream.getvalue()
 
     @api.model

@@ -16,6 +16,7 @@ from . import test_moments
 from . import test_moment_transfer
 from . import test_moments_portal
 from . import test_requests
+from . import test_request_recipients
 from . import test_public_request
 from . import test_portal_requests
 from . import test_portal_tour

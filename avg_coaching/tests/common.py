@@ -1,4 +1,9 @@
+import io
+import json
+import struct
 from contextlib import contextmanager
+
+import pyzipper
 
 from odoo.tests import TransactionCase, new_test_user
 
@@ -150,3 +155,34 @@ class AvgCoachingCase(TransactionCase):
         """Run what a commit would run: tracking messages are made in precommit."""
         self.env.flush_all()
         self.env.cr.precommit.run()
+
+
+DOCUMENT_PASSWORD = "Afgesproken-Wachtwoord-2026!"
+
+
+def agree_document_password(env, partner, password=DOCUMENT_PASSWORD):
+    """The document password a coach agreed with ``partner`` (the portal's
+    downloads are protected with it)."""
+    return env["coaching.client.secret"].create(
+        {"partner_id": partner.id, "password": password}
+    )
+
+
+def open_protected_zip(content, password=DOCUMENT_PASSWORD):
+    """{name: bytes} of a zip downloaded from the portal, opened with
+    ``password``; fails when it is not AES-256 encrypted or the password is
+    wrong."""
+    with pyzipper.AESZipFile(io.BytesIO(content)) as archive:
+        infos = archive.infolist()
+        assert infos and all(info.flag_bits & 0x1 for info in infos), "not encrypted"
+        for info in infos:
+            # The AES extra field (0x9901): vendor "AE", strength 3 = 256 bits.
+            at = info.extra.index(struct.pack("<H", 0x9901))
+            assert info.extra[at + 6 : at + 9] == b"AE\x03", "not AES-256"
+        archive.setpassword(password.encode())
+        return {info.filename: archive.read(info.filename) for info in infos}
+
+
+def protected_json(content, password=DOCUMENT_PASSWORD):
+    """The data of a JSON download from the portal (an AES-256 zip)."""
+    return json.loads(open_protected_zip(content, password)["my-data.json"])

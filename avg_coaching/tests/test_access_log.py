@@ -5,7 +5,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import AvgCoachingCase
+from .common import AvgCoachingCase, agree_document_password, protected_json
 
 TOTP = "JBSWY3DPEHPK3PXPJBSWY3DP"
 
@@ -288,6 +288,7 @@ class TestAccessLogPortal(HttpCase):
         cls.coaching_session = cls.env["coaching.session"].create(
             {"dossier_id": cls.dossier.id, "notes": "Notitie"}
         )
+        agree_document_password(cls.env, partner)
 
     def test_client_sees_her_log(self):
         self.env.invalidate_all()
@@ -307,6 +308,6 @@ class TestAccessLogPortal(HttpCase):
         self.assertIn("05/01/2026", page)
         bad = self.url_open("/my/privacy?log_from=nonsense&log_to=").text
         self.assertIn("05/01/2026", bad)
-        data = self.url_open("/my/privacy/export.json").json()
+        data = protected_json(self.url_open("/my/privacy/export.json").content)
         whos = {entry["who"] for entry in data["access_log"]}
         self.assertIn(self.coach.name, whos)

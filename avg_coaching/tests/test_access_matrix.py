@@ -14,6 +14,7 @@ from odoo import http
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
+from .common import agree_document_password, open_protected_zip
 from .http_common import AvgHttpCase
 
 ROLES = (
@@ -61,6 +62,7 @@ MODELS = {
     "avg.information.given.wizard": "client",
     "avg.request": "client",
     "avg.request.decision": "client",
+    "avg.request.recipient": "client",
     "avg.request.throttle": "technical",
     "avg.consent": "client",
     "avg.access.log": "client",
@@ -269,6 +271,12 @@ class TestAccessMatrix(AvgHttpCase):
         cls.request = env["avg.request"].create(
             {"partner_id": cls.client_partner.id, "request_type": "access"}
         )
+        # Her downloads are protected with the password agreed with her coach.
+        agree_document_password(env, cls.client_partner)
+        # wkhtmltopdf (her PDF download) fetches the report's stylesheets from
+        # report.url, the test server itself, which waits for the request that
+        # runs wkhtmltopdf: a closed port instead.
+        env["ir.config_parameter"].set_param("report.url", "http://127.0.0.1:9")
         cls.activity = env["avg.processing.activity"].search([], limit=1)
         cls.breach = env["avg.breach"].create(
             {
@@ -438,11 +446,17 @@ class TestAccessMatrix(AvgHttpCase):
                 url = route
                 for name, value in values.items():
                     url = url.replace(f"<int:{name}>", str(value))
-                body = self.url_open(url).content.decode("utf-8", "replace")
+                content = self.url_open(url).content
+                body = content.decode("utf-8", "replace")
                 self._assert_no_marker(role, body, allowed, url)
+                if role == "client" and content.startswith(b"PK"):
+                    # Her JSON and CSV come in a zip under her password.
+                    self.assertNotIn("MXSESSIONNOTE", body, url)
+                    body = b"".join(open_protected_zip(content).values()).decode()
                 if role == "client" and "MXSESSIONNOTE" in body:
                     got_own.add(route)
         self.assertIn("/my/privacy/export.json", got_own)
+        self.assertIn("/my/privacy/export.csv", got_own)
 
     @mute_logger("odoo.addons.web.controllers.export")  # the refusals it provokes
     def test_generic_data_routes(self):

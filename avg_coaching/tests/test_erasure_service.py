@@ -17,6 +17,7 @@ NOT_A_SUBJECT = {
     ("coaching.insurer.disclosure", "insurer_id"): "the health insurer",
     ("avg.breach", "subject_partner_ids"): "unlinked by the erasure path",
     ("avg.request.throttle", None): "keyed hashes only, forgotten after a day",
+    ("avg.request.recipient", "partner_id"): "the recipient organisation (art. 19)",
 }
 
 

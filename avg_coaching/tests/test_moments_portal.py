@@ -1,5 +1,9 @@
+import json
+
 from odoo import http
 from odoo.tests import HttpCase, new_test_user, tagged
+
+from .common import agree_document_password, protected_json
 
 
 @tagged("post_install", "-at_install")
@@ -63,6 +67,7 @@ class TestMomentsPortal(HttpCase):
         cls.moment_bert = cls.env["coaching.moment"].create(
             {"dossier_id": cls.dossier_bert.id, "text": "BERT-MOMENT"}
         )
+        agree_document_password(cls.env, cls.anna.partner_id)
 
     def _post(self, url, data, token=True):
         if token:
@@ -196,8 +201,8 @@ class TestMomentsPortal(HttpCase):
         self.assertEqual(moment.text, "Voor de afsluiting")
         self.assertEqual(self._anna_moments(), moment)
         # Her access export still holds them (art. 15).
-        export = self.url_open("/my/privacy/export.json")
-        self.assertIn("Voor de afsluiting", export.text)
+        export = protected_json(self.url_open("/my/privacy/export.json").content)
+        self.assertIn("Voor de afsluiting", json.dumps(export, ensure_ascii=False))
 
     def test_csrf_required(self):
         moment = self.env["coaching.moment"].create(

@@ -1,9 +1,18 @@
+import io
 import json
+import zipfile
+
+from pypdf import PdfReader
 
 from odoo import http
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import new_portal_client
+from .common import (
+    DOCUMENT_PASSWORD,
+    agree_document_password,
+    new_portal_client,
+    open_protected_zip,
+)
 
 
 @tagged("post_install", "-at_install")
@@ -56,6 +65,13 @@ class TestPrivacyPortal(HttpCase):
                 "help_question": "BERT-HULPVRAAG",
             }
         )
+        # Seed 004 §2: Anna's coach agreed a document password with her; Bert has
+        # none yet.
+        agree_document_password(cls.env, cls.anna.partner_id)
+        # wkhtmltopdf fetches the report's stylesheets from report.url, which in
+        # a test run is the test server itself: point it at a closed port (the
+        # text checked does not depend on styles).
+        cls.env["ir.config_parameter"].set_param("report.url", "http://127.0.0.1:9")
 
     @classmethod
     def _consent(cls, partner, purpose):
@@ -133,8 +149,18 @@ class TestPrivacyPortal(HttpCase):
         self.authenticate("anna_portal", "anna-portal-pw")
         response = self.url_open("/my/privacy/export.json")
         self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.headers["Content-Type"], "application/zip")
         self.assertIn("attachment", response.headers["Content-Disposition"])
-        data = json.loads(response.content)
+        # Seed 004 §2: an AES-256 zip under her password, nothing readable
+        # without it.
+        self.assertNotIn(b"ANNA-NOTITIE", response.content)
+        with self.assertRaises(RuntimeError):
+            open_protected_zip(response.content, "Een-Ander-Wachtwoord-1")
+        with self.assertRaises(RuntimeError):
+            zipfile.ZipFile(io.BytesIO(response.content)).read("my-data.json")
+        files = open_protected_zip(response.content)
+        self.assertEqual(list(files), ["my-data.json"])
+        data = json.loads(files["my-data.json"])
         self.assertEqual(data["contact"]["name"], self.anna.partner_id.name)
         self.assertEqual(len(data["dossiers"]), 1)
         self.assertEqual(data["dossiers"][0]["help_question"], "ANNA-HULPVRAAG")
@@ -145,7 +171,21 @@ class TestPrivacyPortal(HttpCase):
             data["insurer_disclosures"][0]["insurer"], "Fictieve Zorgverzekeraar"
         )
         self.assertEqual(data["insurer_disclosures"][0]["shared_on"], "2026-03-01")
-        self.assertNotIn("BERT-HULPVRAAG", response.text)
+        self.assertNotIn(b"BERT-HULPVRAAG", files["my-data.json"])
+
+    def test_csv_export(self):
+        self.authenticate("anna_portal", "anna-portal-pw")
+        response = self.url_open("/my/privacy/export.csv")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.headers["Content-Type"], "application/zip")
+        self.assertNotIn(b"ANNA-NOTITIE", response.content)
+        with self.assertRaises(RuntimeError):
+            open_protected_zip(response.content, "Een-Ander-Wachtwoord-1")
+        files = open_protected_zip(response.content)
+        self.assertIn("contact.csv", files)
+        tables = b"".join(files.values())
+        self.assertIn(b"ANNA-NOTITIE", tables)
+        self.assertNotIn(b"BERT-HULPVRAAG", tables)
 
     def test_pdf_export(self):
         self.authenticate("anna_portal", "anna-portal-pw")
@@ -153,9 +193,34 @@ class TestPrivacyPortal(HttpCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.headers["Content-Type"], "application/pdf")
         self.assertIn("attachment", response.headers["Content-Disposition"])
-        # In test mode Odoo returns the report's HTML: its text can be checked.
-        self.assertIn(b"ANNA-HULPVRAAG", response.content)
-        self.assertNotIn(b"BERT-HULPVRAAG", response.content)
+        # A real PDF, AES-256 encrypted under her password (seed 004 §2).
+        reader = PdfReader(io.BytesIO(response.content))
+        self.assertTrue(reader.is_encrypted)
+        self.assertEqual(reader.decrypt("Een-Ander-Wachtwoord-1"), 0)
+        reader = PdfReader(io.BytesIO(response.content))
+        self.assertTrue(reader.decrypt(DOCUMENT_PASSWORD))
+        # AES-256: security handler revision 6, AESV3 crypt filter.
+        encrypt = reader.trailer["/Encrypt"]
+        self.assertEqual((encrypt["/V"], encrypt["/R"]), (5, 6))
+        self.assertEqual(encrypt["/CF"]["/StdCF"]["/CFM"], "/AESV3")
+        text = "".join(page.extract_text() for page in reader.pages)
+        self.assertIn("ANNA-HULPVRAAG", text)
+        self.assertNotIn("BERT-HULPVRAAG", text)
+        self.assertNotIn(b"ANNA-HULPVRAAG", response.content)
+
+    def test_without_password_she_is_told_how_to_agree_one(self):
+        self.authenticate("bert_portal", "bert-portal-pw")
+        page = self.url_open("/my/privacy")
+        self.assertIn("o_avg_no_password", page.text)
+        self.assertIn("agree", page.text)
+        self.assertNotIn("/my/privacy/export.json", page.text)
+        for fmt in ("pdf", "json", "csv"):
+            response = self.url_open(f"/my/privacy/export.{fmt}", allow_redirects=False)
+            self.assertIn(response.status_code, (302, 303), fmt)
+            self.assertIn("message=no_password", response.headers["Location"])
+            self.assertNotIn(b"BERT-HULPVRAAG", response.content)
+        page = self.url_open("/my/privacy?message=no_password")
+        self.assertIn("o_avg_no_password_message", page.text)
 
     def test_not_logged_in_is_sent_to_login(self):
         response = self.url_open("/my/privacy/export.json", allow_redirects=False)

@@ -1,12 +1,15 @@
 import csv
 import io
-import json
-import zipfile
 
 from odoo import http
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import new_portal_client
+from .common import (
+    agree_document_password,
+    new_portal_client,
+    open_protected_zip,
+    protected_json,
+)
 
 
 @tagged("post_install", "-at_install")
@@ -77,6 +80,11 @@ class TestPortalRequests(HttpCase):
                 "notes": "BERT-NOTITIE",
             }
         )
+        # Her downloads are protected with the password agreed with her coach.
+        agree_document_password(cls.env, cls.anna.partner_id)
+        # wkhtmltopdf fetches the report's stylesheets from report.url (the test
+        # server itself during a test run): a closed port instead.
+        cls.env["ir.config_parameter"].set_param("report.url", "http://127.0.0.1:9")
         cls.request_bert = cls.env["avg.request"].create(
             {"partner_id": cls.bert.partner_id.id, "request_type": "objection"}
         )
@@ -212,17 +220,17 @@ class TestPortalRequests(HttpCase):
         response = self.url_open("/my/privacy/export.csv")
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.headers["Content-Type"], "application/zip")
-        archive = zipfile.ZipFile(io.BytesIO(response.content))
-        names = set(archive.namelist())
+        files = open_protected_zip(response.content)
+        names = set(files)
         self.assertTrue({"contact.csv", "dossiers.csv", "consents.csv"} <= names, names)
         sessions = list(
             csv.DictReader(
-                io.StringIO(archive.read("dossiers_sessions.csv").decode("utf-8-sig"))
+                io.StringIO(files["dossiers_sessions.csv"].decode("utf-8-sig"))
             )
         )
         self.assertEqual(sessions[0]["notes"], "ANNA-NOTITIE")
         self.assertEqual(sessions[0]["belongs_to"], self.dossier_anna.name)
-        everything = b"".join(archive.read(name) for name in names)
+        everything = b"".join(files.values())
         self.assertNotIn(b"BERT-", everything)
 
     def test_export_finds_all_that_privacy_lookup_finds(self):
@@ -255,7 +263,7 @@ class TestPortalRequests(HttpCase):
         self.assertIn(("account.move", invoice.id), found)
         self.assertIn(("coaching.dossier", self.dossier_anna.id), found)
         self.authenticate("anna_req", "anna-req-pw")
-        data = json.loads(self.url_open("/my/privacy/export.json").content)
+        data = protected_json(self.url_open("/my/privacy/export.json").content)
         exported = {(row["model"], row["id"]) for row in data["records"]}
         self.assertFalse(found - exported, "privacy_lookup finds more than the export")
         self.assertEqual(len(data["invoices"]), 1)
@@ -280,15 +288,13 @@ class TestPortalRequests(HttpCase):
             response = self.url_open(url)
             self.assertEqual(response.status_code, 200, url)
             self.assertNotIn(b"BERT-", response.content, url)
-        data = json.loads(
+        data = protected_json(
             self.url_open(f"/my/privacy/export.json?partner_id={bert}").content
         )
         self.assertEqual(data["contact"]["name"], "Anna Verzoekster Fictief")
-        archive = zipfile.ZipFile(
-            io.BytesIO(
-                self.url_open(f"/my/privacy/export.csv?partner_id={bert}").content
-            )
+        files = open_protected_zip(
+            self.url_open(f"/my/privacy/export.csv?partner_id={bert}").content
         )
-        everything = b"".join(archive.read(name) for name in archive.namelist())
+        everything = b"".join(files.values())
         self.assertIn(b"ANNA-NOTITIE", everything)
         self.assertNotIn(b"BERT-", everything)

@@ -33,6 +33,10 @@ class TestPortalTour(HttpCase):
         cls.env["coaching.session"].create(
             {"dossier_id": dossier.id, "date": "2026-02-01", "notes": "TOUR-NOTITIE"}
         )
+        # Her downloads are protected with the password agreed with her coach.
+        cls.env["coaching.client.secret"].create(
+            {"partner_id": partner.id, "password": "Tour-Wachtwoord-2026!"}
+        )
 
     def test_privacy_tour(self):
         self.start_tour(

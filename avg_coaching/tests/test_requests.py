@@ -192,6 +192,10 @@ class TestDataSubjectRequests(AvgCoachingCase):
         self._verify(request)
         request.action_carry_out()
         self.assertEqual(self.client.phone, "+31 6 22222222")
+        # Art. 19: the commissioner of her dossier is told first.
+        self.assertEqual(request.state, "in_progress")
+        self.assertEqual(request.recipient_ids.partner_id, self.commissioner)
+        request.recipient_ids.action_mark_done()
         self.assertEqual(request.state, "done")
         self.assertIn("phone", request.resolution.lower())
 
@@ -251,7 +255,8 @@ class TestDataSubjectRequests(AvgCoachingCase):
         request = self._request(kind="objection")
         self._verify(request)
         request.action_start()
-        with self.assertRaisesRegex(UserError, "judgement"):
+        # Upholding it needs to know what it stops (test_request_recipients).
+        with self.assertRaisesRegex(UserError, "Objection to"):
             request.action_carry_out()
         with self.assertRaisesRegex(UserError, "What was done"):
             request.action_done()
@@ -282,6 +287,12 @@ class TestDataSubjectRequests(AvgCoachingCase):
         other_open.action_verify_identity()
         other_open.action_done()
         request.action_carry_out()
+        # Art. 19: the commissioner and the bookkeeper are told before it closes.
+        self.assertEqual(request.state, "in_progress")
+        self.assertEqual(
+            sorted(request.recipient_ids.mapped("kind")), ["bookkeeper", "commissioner"]
+        )
+        request.recipient_ids.action_mark_done()
         self.assertEqual(request.state, "done")
         mail = self._outgoing(request).filtered(lambda m: "2033" in m.body_html)
         self.assertTrue(mail, "the client is told until when invoices are kept")
@@ -304,6 +315,9 @@ class TestDataSubjectRequests(AvgCoachingCase):
         request = self._request()
         self._verify(request)
         request.action_carry_out()
+        with self.assertRaisesRegex(UserError, "has been carried out"):
+            request.action_carry_out()
+        request.recipient_ids.action_mark_done()
         with self.assertRaisesRegex(UserError, "not possible now"):
             request.action_carry_out()
 

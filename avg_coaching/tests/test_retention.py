@@ -430,7 +430,9 @@ class TestRetention(AvgCoachingCase):
         client._avg_erase(reason="request")
         self.assertFalse(client.exists())
         self.assertFalse(dossier.exists())
-        self.assertFalse(disclosure.exists())
+        # Kept as evidence of what was shared, without her (issue 15, art. 19).
+        self.assertTrue(disclosure.anonymised)
+        self.assertFalse(disclosure.client_id or disclosure.details)
         self.assertFalse(secret.exists())
         self.assertTrue(insurer.exists())
 

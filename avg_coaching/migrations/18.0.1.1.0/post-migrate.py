@@ -1,6 +1,7 @@
 """18.0.1.1.0: invoices find their dossier through their sessions; the retention
-policies are the one source of every term (issue 14), and the engine runs the
-dossier reminders itself (issue 16)."""
+policies are the one source of every term (issue 14), the engine runs the
+dossier reminders itself (issue 16), and a disclosure to an insurer keeps the
+number of sessions it covered (it outlives them once the client is erased)."""
 
 import json
 import os
@@ -14,6 +15,12 @@ def migrate(cr, version):
     env = api.Environment(cr, SUPERUSER_ID, {})
     # The invoice no longer stores its dossier (found through its sessions).
     cr.execute("ALTER TABLE account_move DROP COLUMN IF EXISTS coaching_dossier_id")
+    cr.execute(
+        "UPDATE coaching_insurer_disclosure d SET session_count = ("
+        " SELECT count(*) FROM coaching_insurer_disclosure_coaching_session_rel r"
+        " WHERE r.coaching_insurer_disclosure_id = d.id)"
+        " WHERE COALESCE(d.session_count, 0) = 0"
+    )
     # Consents now keep the text agreed to (art. 7(1)). Those recorded before kept
     # only a version label: say so in the text, and leave the fingerprint empty
     # (there is no text whose fingerprint would prove anything).

@@ -20,17 +20,19 @@ registry.category("web_tour.tours").add("avg_coaching_privacy_tour", {
             trigger: ".o_avg_privacy td:contains('Tour-overeenkomst v1')",
         },
         {
-            content: "Download all her data (JSON) and check it holds her session",
+            content: "Download all her data (JSON): a zip protected with her password",
             trigger: "a.o_avg_download_json",
             async run() {
                 const response = await fetch(this.anchor.getAttribute("href"));
                 if (!response.ok) {
                     throw new Error(`download failed: ${response.status}`);
                 }
-                const data = await response.json();
-                const notes = data.dossiers.flatMap((d) => d.sessions.map((s) => s.notes));
-                if (!notes.includes("TOUR-NOTITIE")) {
-                    throw new Error("the download does not hold her session notes");
+                if (response.headers.get("Content-Type") !== "application/zip") {
+                    throw new Error("the download is not a protected zip");
+                }
+                const body = new TextDecoder("latin1").decode(await response.arrayBuffer());
+                if (!body.startsWith("PK") || body.includes("TOUR-NOTITIE")) {
+                    throw new Error("the download is not encrypted");
                 }
             },
         },
