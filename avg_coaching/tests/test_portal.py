@@ -106,7 +106,8 @@ class TestPrivacyPortal(HttpCase):
         self.assertIn("7 years after the invoice date", page)
         self.assertIn("Immediately after the consent was withdrawn", page)
         self.assertNotIn("0 Days", page)
-        data = json.loads(self.url_open("/my/privacy/export.json").content)
+        files = open_protected_zip(self.url_open("/my/privacy/export.json").content)
+        data = json.loads(files["my-data.json"])
         rows = {
             row["purpose"]: row["retention"]
             for row in data["information"]["purposes_and_retention"]
