@@ -4,7 +4,10 @@
 # in this process only):
 #   * the coach opens a dossier with 50 sessions (web_read with the form's fields
 #     and its session list), and
-#   * a client downloads her JSON export (200 sessions with encrypted notes).
+#   * a client downloads her JSON export (200 sessions with encrypted notes), and
+#   * the coach opens the same dossier as the web client does: a whole Odoo HTTP
+#     request (JSON-RPC web_read through odoo.http.root, with session, routing,
+#     serialisation and commit), in this process, without a socket.
 # Every operation is one "request": a cold cache, then a commit (as Odoo's HTTP
 # layer commits). The seal is made by the cron worker every minute, not in the
 # request: its cost is measured apart, per entry.
@@ -93,6 +96,56 @@ def open_dossier():
     Dossier.with_user(coach).browse(dossier50.id).web_read(spec)
 
 
+def _http_client():
+    """A logged-in coach session for the WSGI application, made as Odoo's own
+    HttpCase.authenticate makes one (no password: the coach has a second factor)."""
+    import json as _json
+
+    from werkzeug.test import Client
+
+    import odoo.http
+    from odoo.service import security
+
+    session = odoo.http.root.session_store.new()
+    session.update(odoo.http.get_default_session(), db=env.cr.dbname)
+    session.uid = coach.id
+    session.login = coach.login
+    session.session_token = security.compute_session_token(session, env(user=coach))
+    session.context = dict(env(user=coach)["res.users"].context_get())
+    session["avg_two_factor"] = True  # as after her two-factor login
+    odoo.http.root.session_store.save(session)
+    client = Client(odoo.http.root)
+    client.set_cookie("session_id", session.sid, domain="localhost")
+    body = _json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": 1,
+            "params": {
+                "model": "coaching.dossier",
+                "method": "web_read",
+                "args": [[dossier50.id]],
+                "kwargs": {"specification": spec},
+            },
+        }
+    )
+
+    def call():
+        response = client.post(
+            "/web/dataset/call_kw/coaching.dossier/web_read",
+            data=body,
+            content_type="application/json",
+        )
+        answer = response.get_json()
+        assert answer and "result" in answer, (response.status, answer)
+
+    return call
+
+
+env.cr.commit()
+open_dossier_http = _http_client()
+
+
 def export_json():
     env["avg.subject.data"].with_user(client_user)._avg_collect_json(client)
 
@@ -114,6 +167,7 @@ results = {}
 for label, func in (
     ("open dossier (50 sessions)", open_dossier),
     ("JSON export (200+50 sessions)", export_json),
+    ("open dossier over HTTP (JSON-RPC web_read)", open_dossier_http),
 ):
     times = {"with": [], "without": []}
     for _round in range(ROUNDS):

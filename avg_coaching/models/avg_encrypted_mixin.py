@@ -138,6 +138,50 @@ class AvgEncryptedMixin(models.AbstractModel):
                 )
             )
 
+    # Reading content writes its access-log entry, so the reads the web client
+    # and JSON-RPC make of these models need a read/write transaction. Odoo runs
+    # methods marked @api.readonly on a read-only cursor (a replica, and in
+    # tests); the log's insert would fail there, and Odoo would log a warning and
+    # run the whole request a second time. ``_readonly = False`` is what
+    # ``/web/dataset/call_kw`` looks up to choose the cursor.
+    def read(self, fields=None, load="_classic_read"):
+        return super().read(fields=fields, load=load)
+
+    read._readonly = False
+
+    def search_read(
+        self, domain=None, fields=None, offset=0, limit=None, order=None, **read_kwargs
+    ):
+        return super().search_read(
+            domain=domain,
+            fields=fields,
+            offset=offset,
+            limit=limit,
+            order=order,
+            **read_kwargs,
+        )
+
+    search_read._readonly = False
+
+    def web_read(self, specification):
+        return super().web_read(specification)
+
+    web_read._readonly = False
+
+    def web_search_read(
+        self, domain, specification, offset=0, limit=None, order=None, count_limit=None
+    ):
+        return super().web_search_read(
+            domain,
+            specification,
+            offset=offset,
+            limit=limit,
+            order=order,
+            count_limit=count_limit,
+        )
+
+    web_search_read._readonly = False
+
     @api.model
     def _avg_encrypted_fields(self):
         return [f for f in self._fields.values() if isinstance(f, _EncryptedMixin)]

@@ -411,6 +411,40 @@ class TestAccessMatrix(AvgHttpCase):
             seen_by_coach, set(MARKERS) - {"MXDOCUMENTBODY", "MXATTACHBODY"}
         )
 
+    def test_content_reads_take_a_read_write_cursor(self):
+        """Reading content writes the access log, so the read methods of every
+        content model choose a read/write cursor (as call_kw looks it up), and the
+        coach's web_read is not run twice after a failed read-only attempt."""
+        content_models = [
+            name
+            for name, model in self.registry.models.items()
+            if not model._abstract
+            and issubclass(model, type(self.env["avg.encrypted.mixin"]))
+        ]
+        self.assertIn("coaching.session", content_models)
+        for name in content_models:
+            for method_name in ("read", "search_read", "web_read", "web_search_read"):
+                # the look-up of web's DataSet._call_kw_readonly
+                readonly = next(
+                    (
+                        method._readonly
+                        for cls in type(self.env[name]).mro()
+                        if (method := getattr(cls, method_name, None)) is not None
+                        and hasattr(method, "_readonly")
+                    ),
+                    False,
+                )
+                self.assertFalse(readonly, f"{name}.{method_name}")
+        self._login("coach")
+        with self.assertNoLogs("odoo.http", "WARNING"):
+            body = self._rpc(
+                "coaching.dossier",
+                "web_read",
+                [self.dossier.ids],
+                {"specification": {"help_question": {}}},
+            )
+        self.assertIn("MXHELPQUESTION", body)
+
     def test_reports_over_the_generic_route(self):
         """/report/html and /report/pdf for every report of the addon, with the
         planted record's id, as every role."""
