@@ -35,6 +35,7 @@
         "views/coaching_invoicing_views.xml",
         "views/coaching_insurer_disclosure_views.xml",
         "views/coaching_client_secret_views.xml",
+        "report/avg_report_layout.xml",
         "report/coaching_session_report.xml",
         "report/coaching_dossier_report.xml",
         "report/avg_access_export_report.xml",

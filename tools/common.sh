@@ -71,18 +71,25 @@ ensure_venv() {
     touch "$stamp"
 }
 
-# --- 3. Debian packages: Chromium for the portal tours, wkhtmltopdf for PDFs.
+# --- 3. Debian packages: Chromium for the portal tours, wkhtmltopdf for PDFs,
+#        and the fonts the PDFs are set in. Debian's wkhtmltopdf (unpatched Qt)
+#        draws Odoo's web fonts as shapes, so the reports name fonts installed
+#        on the server (DejaVu Sans, else Liberation Sans): without them the
+#        PDFs have no text layer (avg_coaching/report/avg_report_layout.xml).
 ensure_system_packages() {
     local missing=()
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v wkhtmltopdf >/dev/null 2>&1 || missing+=(wkhtmltopdf)
+    command -v fc-list >/dev/null 2>&1 || missing+=(fontconfig)
+    [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+    [ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || missing+=(fonts-liberation)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         die "Missing system packages: ${missing[*]}. Install them with: sudo apt-get install ${missing[*]}"
     fi
     say "Installing ${missing[*]} from Debian's packages."
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" fonts-dejavu-core >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 # --- 4. PostgreSQL: use a running server, else start (or create) the local cluster.

@@ -111,6 +111,14 @@ class AvgConsent(models.Model):
         for consent in self:
             consent.state = "withdrawn" if consent.withdrawn_date else "given"
 
+    @api.depends("purpose")
+    def _compute_display_name(self):
+        # The purpose's label in the reader's language, never its key
+        # ("special_health" was printed in the access export).
+        labels = dict(self._fields["purpose"]._description_selection(self.env))
+        for consent in self:
+            consent.display_name = labels.get(consent.purpose, consent.purpose or "")
+
     @api.constrains("purpose", "guardian_name")
     def _check_guardian_name(self):
         for consent in self:

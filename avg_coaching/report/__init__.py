@@ -1,1 +1,2 @@
 from . import avg_reports
+from . import ir_actions_report

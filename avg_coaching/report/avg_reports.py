@@ -8,7 +8,8 @@ and every report that shows dossier content asks the one read gate, which logs
 the print.
 """
 
-from odoo import api, fields, models
+from odoo import _lt, api, fields, models
+from odoo.tools.misc import format_date, format_datetime, formatLang
 
 
 class AvgGatedReport(models.AbstractModel):
@@ -67,10 +68,164 @@ class ReportCoachingSession(models.AbstractModel):
     _avg_prints_content = True
 
 
+# The collector's keys (avg.subject.data) and the field each one is read from:
+# the access export labels them with the field's string, in the reader's
+# language, and formats their values by the field's type. A key missing here is
+# printed as it is, and test_report_pdfs fails until someone adds it.
+EXPORT_FIELDS = {
+    "contact": (
+        "res.partner",
+        {
+            "name": "name",
+            "email": "email",
+            "phone": "phone",
+            "mobile": "mobile",
+            "street": "street",
+            "street2": "street2",
+            "zip": "zip",
+            "city": "city",
+            "country": "country_id",
+            "date_of_birth": "coaching_birthdate",
+            "employer": "coaching_employer",
+            "legal_hold": "avg_legal_hold",
+            "processing_restricted": "avg_restricted",
+        },
+    ),
+    "dossiers": (
+        "coaching.dossier",
+        {
+            "reference": "name",
+            "state": "state",
+            "start": "date_start",
+            "end": "date_end",
+            "commissioner": "commissioner_id",
+            "coach": "coach_id",
+            "agreement_signed_on": "agreement_date",
+            "content_kept_until": "retention_due_date",
+            "help_question": "help_question",
+            "coaching_goals": "coaching_goals",
+            "prior_help": "prior_help",
+            "prior_help_aim": "prior_help_aim",
+            "prior_help_result": "prior_help_result",
+            "medical_treatment": "medical_treatment",
+            "coach_personal_notes": "personal_notes",
+        },
+    ),
+    "sessions": (
+        "coaching.session",
+        {
+            "date": "date",
+            "duration_hours": "duration",
+            "notes": "notes",
+            "observations": "observations",
+            "report": "report",
+        },
+    ),
+    "special_categories": (
+        "coaching.special.data",
+        {
+            "category": "category",
+            "relation_to_question": "relation_note",
+            "details": "details",
+            "consent_withdrawn": None,
+        },
+    ),
+    "documents": ("coaching.document", {"name": "name", "date": "date"}),
+    "personal_moments": (
+        "coaching.moment",
+        {
+            "order": "sequence",
+            "formulated_on": "date",
+            "written_by": "author",
+            "text": "text",
+        },
+    ),
+    "zkm_transfers": (
+        "coaching.moment.transfer",
+        {
+            "client_code": "client_code",
+            "moments": "moment_count",
+            "exported_on": "export_date",
+            "processed_on": "date_processed",
+            "local_copy_deleted_on": "copy_purged_date",
+            "deleted_at_zkm_on": "deletion_confirmed_date",
+        },
+    ),
+    "consents": (
+        "avg.consent",
+        {
+            "purpose": "purpose",
+            "given_on": "date_given",
+            "how": "method",
+            "text_version": "text_version",
+            "withdrawn_on": "withdrawn_date",
+        },
+    ),
+    "invoices": (
+        "account.move",
+        {
+            "number": "name",
+            "date": "invoice_date",
+            "amount": "amount_total",
+            "currency": "currency_id",
+            "paid": None,
+        },
+    ),
+    "insurer_disclosures": (
+        "coaching.insurer.disclosure",
+        {
+            "insurer": "insurer_id",
+            "shared_on": "date",
+            "what": "shared",
+            "details": "details",
+            "sessions": "session_ids",
+        },
+    ),
+    "requests": (
+        "avg.request",
+        {
+            "reference": "name",
+            "request": "request_type",
+            "received_on": "date_received",
+            "answer_due": "date_due",
+            "status": "state",
+            "what_was_done": "resolution",
+            "refusal_reason": "refusal_reason",
+        },
+    ),
+    "access_log": (
+        "avg.access.log",
+        {
+            "date": "date",
+            "who": "user_id",
+            "what": "kind",
+            "records": "record_count",
+            "action": "action",
+            "purpose": "purpose",
+            "reference": "purpose_ref",
+        },
+    ),
+}
+# Keys shown without a field of their own: label in the reader's language.
+EXPORT_LABELS = {
+    "consent_withdrawn": _lt("Consent withdrawn"),
+    "paid": _lt("Paid"),
+}
+# Lists inside a dossier, printed as tables of their own.
+DOSSIER_TABLES = (
+    "sessions",
+    "special_categories",
+    "personal_moments",
+    "zkm_transfers",
+    "documents",
+)
+
+
 class ReportAvgAccessExport(models.AbstractModel):
     """Everything held about a person (art. 15), for the person herself, her
     coach, or the privacy manager carrying out her access request: the gate
-    decides, whatever the caller's sudo()."""
+    decides, whatever the caller's sudo(). In her language: the collector's keys
+    become the labels of their fields, values are formatted for her."""
 
     _name = "report.avg_coaching.avg_access_export_report"
     _description = "Access export report"
@@ -78,16 +233,108 @@ class ReportAvgAccessExport(models.AbstractModel):
     @api.model
     def _get_report_values(self, docids, data=None):
         partners = self.env["res.partner"].sudo().browse(docids).exists()
-        collector = self.env["avg.subject.data"].with_context(avg_access_action="print")
         collected = {}
+        export = {}
         for partner in partners:
             self.env["avg.access.gate"]._avg_authorize_subject(partner, "print")
-            collected[partner.id] = collector._avg_collect(partner)
+            reader = self.with_context(lang=partner.lang or self.env.lang)
+            collected[partner.id] = (
+                reader.env["avg.subject.data"]
+                .with_context(avg_access_action="print")
+                ._avg_collect(partner)
+            )
+            export[partner.id] = reader._avg_export_layout(
+                partner, collected[partner.id]
+            )
         return {
             "doc_ids": partners.ids,
             "doc_model": "res.partner",
             "docs": partners,
             "collected": collected,
+            "export": export,
+        }
+
+    @api.model
+    def _avg_label(self, section, key):
+        """The label of a collector key: its field's string (translated), or
+        the key itself when nobody has said which field it comes from."""
+        model, names = EXPORT_FIELDS.get(section, (None, {}))
+        name = names.get(key)
+        if model and name and name in self.env[model]._fields:
+            return self.env[model]._fields[name]._description_string(self.env)
+        if key in EXPORT_LABELS:
+            return str(EXPORT_LABELS[key])
+        return key
+
+    @api.model
+    def _avg_value(self, section, key, value, tz):
+        """A collected value as the reader reads it."""
+        if value is None or value == "":
+            return "-"
+        if isinstance(value, bool):
+            return self.env._("Yes") if value else self.env._("No")
+        model, names = EXPORT_FIELDS.get(section, (None, {}))
+        name = names.get(key)
+        field = self.env[model]._fields.get(name) if model and name else None
+        if field is not None and field.type == "date":
+            return format_date(self.env, value)
+        if field is not None and field.type == "datetime":
+            return format_datetime(self.env, value, tz=tz)
+        if isinstance(value, float):
+            return formatLang(self.env, value, digits=2)
+        return str(value)
+
+    @api.model
+    def _avg_rows(self, section, item, tz, skip=()):
+        return [
+            (self._avg_label(section, key), self._avg_value(section, key, value, tz))
+            for key, value in item.items()
+            if key not in skip
+        ]
+
+    @api.model
+    def _avg_table(self, section, items, tz):
+        if not items:
+            return None
+        keys = list(items[0])
+        return {
+            "headers": [self._avg_label(section, key) for key in keys],
+            "rows": [
+                [self._avg_value(section, key, item.get(key), tz) for key in keys]
+                for item in items
+            ],
+        }
+
+    @api.model
+    def _avg_export_layout(self, partner, data):
+        """What the PDF prints of ``data``, labelled and formatted for the reader."""
+        tz = partner.tz or self.env.user.tz or "Europe/Amsterdam"
+        return {
+            "generated_at": format_datetime(self.env, data["generated_at"], tz=tz),
+            "contact": self._avg_rows("contact", data["contact"], tz),
+            "dossiers": [
+                {
+                    "reference": dossier["reference"],
+                    "rows": self._avg_rows(
+                        "dossiers", dossier, tz, skip=("reference", *DOSSIER_TABLES)
+                    ),
+                    **{
+                        name: self._avg_table(name, dossier[name], tz)
+                        for name in DOSSIER_TABLES
+                    },
+                }
+                for dossier in data["dossiers"]
+            ],
+            **{
+                name: self._avg_table(name, data[name], tz)
+                for name in (
+                    "consents",
+                    "invoices",
+                    "insurer_disclosures",
+                    "requests",
+                    "access_log",
+                )
+            },
         }
 
 
@@ -107,19 +354,21 @@ class ReportAvgClientInformation(models.AbstractModel):
         registers = {}
         for doc in values["docs"]:
             company = doc.company_id
-            activities = activities_model.search([("company_id", "=", company.id)])
-            # In the client's language; with the shorter term agreed with her.
+            # In the client's language, the register's own texts too (read in
+            # the printing user's language they mixed with the template's);
+            # with the shorter term agreed with her.
             stored = doc.sudo()
             dossier = doc._name == "coaching.dossier"
             lang = (stored.client_id if dossier else stored.partner_id).lang
+            activities = activities_model.with_context(
+                lang=lang or self.env.lang
+            ).search([("company_id", "=", company.id)])
             agreed = stored.retention_years
             registers[doc.id] = {
                 "activities": activities,
                 "fingerprint": activities_model._avg_register_fingerprint(company)[0],
                 "retention": {
-                    activity.id: activity.with_context(
-                        lang=lang or self.env.lang
-                    )._avg_retention_text(agreed)
+                    activity.id: activity._avg_retention_text(agreed)
                     for activity in activities
                 },
             }

@@ -31,3 +31,4 @@ from . import test_erasure_service
 from . import test_erasure_scan
 from . import test_layout
 from . import test_consent_information
+from . import test_report_pdfs

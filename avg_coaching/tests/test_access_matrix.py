@@ -94,6 +94,9 @@ MODELS = {
     "res.config.settings": "technical",
     "ir.http": "technical",
     "ir.binary": "technical",
+    # Extended to write the bottom line (practice, date, page) on the addon's
+    # PDFs: no data of its own.
+    "ir.actions.report": "technical",
     # Odoo's own tools the addon guards (erasure path or refusal, issue 13).
     "privacy.lookup.wizard.line": "client",
     "base.partner.merge.automatic.wizard": "client",

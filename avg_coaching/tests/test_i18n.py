@@ -35,3 +35,28 @@ class TestDutch(TransactionCase):
                     entry.msgstr.count(placeholder),
                     entry.msgid,
                 )
+
+    def test_pot_names_every_record_of_a_term(self):
+        """Odoo reads which view or record a translation belongs to from the
+        template (avg_coaching.pot), not from nl.po: a term moved to another
+        view, or used in a new one, stays English there until the template is
+        made again (issue 17: the access export printed its headings in English).
+        Make it with ``odoo-bin --i18n-export=avg_coaching/i18n/avg_coaching.pot
+        --modules=avg_coaching``."""
+        pot = polib.pofile(
+            os.path.join(os.path.dirname(addon.__file__), "i18n", "avg_coaching.pot")
+        )
+        named = {
+            (entry.msgid, occurrence)
+            for entry in pot
+            for occurrence, _line in entry.occurrences
+        }
+        reader = TranslationModuleReader(self.env.cr, ["avg_coaching"])
+        unnamed = sorted(
+            f"{res_id}: {src}"
+            for _module, type_, name, res_id, src, _t, _c in reader
+            if src
+            and type_ != "code"
+            and (src, f"{type_}:{name}:{res_id}") not in named
+        )
+        self.assertFalse(unnamed, f"{len(unnamed)} terms not in avg_coaching.pot")
