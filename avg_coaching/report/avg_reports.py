@@ -5,10 +5,18 @@ any ids it is given; the groups on a report action only hide its menu entry. So
 every report of the addon has a model here that checks, before anything is
 rendered, that the user may read the records (access rights and record rules),
 and every report that shows dossier content asks the one read gate, which logs
-the print.
+the print. A portal user gets no report through that route at all: what is
+shared with a client goes in documents protected with her password (seed 004
+§2), which the portal's protected download renders with ``PROTECTED_EXPORT``.
 """
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+
+# The context value (key ``avg_protected_export``) with which the portal's
+# protected download renders her access export before encrypting it. An object,
+# not a flag: the generic route's ``context`` parameter (JSON) cannot forge it.
+PROTECTED_EXPORT = object()
 
 
 class AvgGatedReport(models.AbstractModel):
@@ -23,7 +31,25 @@ class AvgGatedReport(models.AbstractModel):
     _avg_prints_content = False
 
     @api.model
+    def _avg_check_not_portal(self):
+        """A portal (or public) user is refused unless the rendering is the
+        portal's protected download: through ``/report/<converter>/...`` the
+        PDF, HTML or text would reach her unprotected."""
+        if (
+            self.env.user.share
+            and self.env.context.get("avg_protected_export") is not PROTECTED_EXPORT
+        ):
+            raise AccessError(
+                _(
+                    "Your data are handed to you only in a document protected with "
+                    "the password agreed with your coach: download them on the "
+                    "privacy page of your portal account (/my/privacy)."
+                )
+            )
+
+    @api.model
     def _avg_docs(self, docids):
+        self._avg_check_not_portal()
         docs = self.env[self._doc_model].browse(docids).exists()
         # As the real user, even when rendering was started with sudo(): the
         # rules of the records decide, not the caller.
@@ -73,10 +99,13 @@ class ReportAvgAccessExport(models.AbstractModel):
     decides, whatever the caller's sudo()."""
 
     _name = "report.avg_coaching.avg_access_export_report"
+    _inherit = "avg.gated.report"
     _description = "Access export report"
 
     @api.model
     def _get_report_values(self, docids, data=None):
+        # Her own export reaches her only protected (the portal's download).
+        self._avg_check_not_portal()
         partners = self.env["res.partner"].sudo().browse(docids).exists()
         collector = self.env["avg.subject.data"].with_context(avg_access_action="print")
         collected = {}
