@@ -1,5 +1,5 @@
 from odoo import models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import BaseCase, tagged
 
 from odoo.addons.avg_coaching.services.bsn import find_bsn, passes_eleven_test
@@ -149,6 +149,51 @@ class TestBsnRefused(AvgCoachingCase):
             self.assertIn(fname, guard._avg_bsn_fields_of("coaching.dossier"))
         for fname in ("email", "phone", "zip", "ref", "website", "comment", "vat"):
             self.assertIn(fname, guard._avg_bsn_fields_of("res.partner"))
+
+    def test_every_text_field_refuses_a_bsn_through_write(self):
+        """Generated from the registry, through write() on a record of each
+        guarded model, whatever the model's own write does first (encryption,
+        freezing): a BSN is never stored."""
+        guard = self.env["base"]
+        refused = 0
+        for name in self.env.registry:
+            fnames = guard._avg_bsn_fields_of(name)
+            if not fnames or self.env[name]._abstract:
+                continue
+            record = (
+                self.env[name]
+                .sudo()
+                .with_context(active_test=False)
+                .search([], limit=1)
+            )
+            for fname in fnames if record else ():
+                try:
+                    with self.env.cr.savepoint():
+                        record.write({fname: "Haar BSN: 1112 22 333"})
+                        record.flush_recordset()
+                except (ValidationError, UserError, AccessError):
+                    refused += 1
+                else:
+                    self.fail(f"{name}.{fname} stored a BSN")
+        self.assertGreater(refused, 60)
+
+    def test_chatter_and_attachment_names_as_the_coach(self):
+        """Chatter on her contact and on a privacy record, and the name of a file
+        attached to them, as the coach writes them."""
+        self.coach.groups_id += self.env.ref("base.group_partner_manager")
+        request = (
+            self.env["avg.request"]
+            .with_user(self.coach)
+            .create({"request_type": "access", "partner_id": self.client.id})
+        )
+        for record in (self.client.with_user(self.coach), request):
+            with self.assertRaisesRegex(ValidationError, "BSN"):
+                record.message_post(body="Haar nummer is 1234 56 782")
+            with self.assertRaisesRegex(ValidationError, "BSN"):
+                record.message_post(
+                    body="Kopie", attachments=[("bsn 111-22-2333.pdf", b"x")]
+                )
+        record.message_post(body="Kopie", attachments=[("paspoort.pdf", b"x")])
 
     def test_chatter_and_attachment_names(self):
         with self.assertRaisesRegex(ValidationError, "BSN"):
