@@ -225,18 +225,15 @@ class AvgRequest(models.Model):
     ]
 
     # ---------------------------------------------------------------- computes
-    @api.depends("objection_scope", "objection_activity_id", "resolution")
+    @api.depends("objection_scope", "objection_activity_id")
     @api.depends_context("lang")
     def _compute_objection_stopped(self):
         scopes = dict(self._fields["objection_scope"]._description_selection(self.env))
         for request in self:
-            stopped = False
+            # Other processing: what was stopped is in 'What was done'.
+            stopped = scopes.get(request.objection_scope, False)
             if request.objection_scope == "activity":
                 stopped = request.sudo().objection_activity_id.name
-            elif request.objection_scope == "other":
-                stopped = request.resolution
-            elif request.objection_scope:
-                stopped = scopes[request.objection_scope]
             request.objection_stopped = stopped
 
     @api.depends("date_received", "extension_months")

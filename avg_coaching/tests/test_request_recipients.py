@@ -303,6 +303,12 @@ class TestObjection(AvgCoachingCase):
         )
         self.assertTrue(any("evaluatieformulier" in m.body_html for m in mails))
         self.assertFalse(self._blacklisted())
+        # Her contact tells her coach; what was stopped is on the request.
+        self.client.invalidate_recordset()
+        info = self.client.with_user(self.coach).avg_objection_info
+        self.assertIn("Other processing", info)
+        self.assertIn(request.name, info)
+        self.assertIn("evaluatieformulier", request.resolution)
 
     def _say(self, user, body, **kwargs):
         """A message to her from her contact, as ``user`` (chatter, 'Send message')."""
