@@ -45,6 +45,7 @@ RECTIFIABLE = [
 # Art. 21: what an objection can be about.
 OBJECTION_SCOPES = [
     ("mailings", "Mailings and direct marketing (art. 21(2))"),
+    ("activity", "A processing activity of the register (art. 21(1))"),
     ("other", "Other processing (named in the request)"),
 ]
 # Art. 19: requests whose outcome is passed on to the recipients of the data.
@@ -189,8 +190,24 @@ class AvgRequest(models.Model):
         OBJECTION_SCOPES,
         string="Objection to",
         help="Mailings: her address is put on Odoo's blacklist (mail.blacklist), "
-        "so no mailing reaches her. Other processing: say in 'What was done' what "
-        "was stopped; it stays on record until lifted.",
+        "so no mailing reaches her. A processing activity of the register: the "
+        "addon refuses that processing for her (see her contact). Other "
+        "processing: say in 'What was done' what was stopped; it stays on record "
+        "until lifted.",
+    )
+    objection_activity_id = fields.Many2one(
+        "avg.processing.activity",
+        string="Processing objected to",
+        ondelete="restrict",
+        # Art. 21(1): processing based on a public task or legitimate interests;
+        # consent is withdrawn instead (art. 7(3)).
+        domain=[("legal_basis", "in", ("legitimate_interest", "public_task"))],
+        help="The activity of the processing register she objects to. While the "
+        "objection is in force the addon stops it for her: client relations and "
+        "contact: no messages or e-mails to her from her contact.",
+    )
+    objection_stopped = fields.Char(
+        string="Stopped by the objection", compute="_compute_objection_stopped"
     )
     objection_active = fields.Boolean(
         string="Objection in force", readonly=True, copy=False, index=True
@@ -208,6 +225,17 @@ class AvgRequest(models.Model):
     ]
 
     # ---------------------------------------------------------------- computes
+    @api.depends("objection_scope", "objection_activity_id")
+    @api.depends_context("lang")
+    def _compute_objection_stopped(self):
+        scopes = dict(self._fields["objection_scope"]._description_selection(self.env))
+        for request in self:
+            # Other processing: what was stopped is in 'What was done'.
+            stopped = scopes.get(request.objection_scope, False)
+            if request.objection_scope == "activity":
+                stopped = request.sudo().objection_activity_id.name
+            request.objection_stopped = stopped
+
     @api.depends("date_received", "extension_months")
     def _compute_date_due(self):
         for request in self:
@@ -660,6 +688,21 @@ class AvgRequest(models.Model):
             message = _(
                 "We have upheld your objection: from today you receive no mailings "
                 "or other direct marketing from us, until you tell us otherwise."
+            )
+        elif self.objection_scope == "activity":
+            activity = self.objection_activity_id
+            if not activity:
+                raise UserError(
+                    _(
+                        "Choose the processing activity she objects to ('Processing "
+                        "objected to'), or 'Other processing' for processing the "
+                        "register does not name."
+                    )
+                )
+            message = _(
+                "We have upheld your objection: from today we no longer process your "
+                "data for '%(activity)s', until you tell us otherwise.",
+                activity=activity.with_context(lang=partner.lang or self.env.lang).name,
             )
         else:
             done = (self.resolution or "").strip()

@@ -7,6 +7,8 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..report.avg_reports import PROTECTED_EXPORT
+
 # Records that refer to a person but are not data about her to show: security
 # material and Odoo's own bookkeeping of who follows or was notified of what
 # (privacy_lookup leaves the latter out too).
@@ -573,7 +575,10 @@ class AvgSubjectData(models.AbstractModel):
             pdf, report_type = (
                 self.env["ir.actions.report"]
                 .sudo()
-                .with_context(force_report_rendering=True)
+                .with_context(
+                    force_report_rendering=True,
+                    avg_protected_export=PROTECTED_EXPORT,
+                )
                 ._render_qweb_pdf(
                     "avg_coaching.avg_access_export_report_action", [partner.id]
                 )

@@ -14,9 +14,32 @@ class MailMessage(models.Model):
         for vals in vals_list:
             if vals.get("model") and self._avg_bsn_guarded(vals["model"]):
                 self._avg_check_bsn(vals, ("subject", "body"))
+        self._avg_check_objections(vals_list)
         messages = super().create(vals_list)
         messages._avg_touch_last_contact()
         return messages
+
+    @api.model
+    def _avg_check_objections(self, vals_list):
+        """Art. 21: a message or e-mail to a person from her contact (chatter,
+        composer, mass mailing) is refused while her upheld objection to the
+        processing it serves is in force. Internal notes, tracking and what she
+        writes herself are not refused."""
+        ids = set()
+        for vals in vals_list:
+            if (
+                vals.get("model") != "res.partner"
+                or not vals.get("res_id")
+                or vals.get("message_type") not in ("comment", "email_outgoing")
+                or vals.get("is_internal")
+            ):
+                continue
+            subtype = self.env["mail.message.subtype"].browse(vals.get("subtype_id"))
+            if subtype.sudo().internal:
+                continue
+            ids.add(vals["res_id"])
+        if ids:
+            self.env["res.partner"].browse(sorted(ids))._avg_check_objection("messages")
 
     def _avg_touch_last_contact(self):
         """A message from or to a person (an e-mail, a note on her contact) is

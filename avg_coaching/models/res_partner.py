@@ -18,6 +18,12 @@ COACH_GROUPS = "avg_coaching.group_avg_coach,avg_coaching.group_avg_privacy_mana
 FISCAL_MINIMUM = ("name", "street", "street2", "zip", "city")
 # A group nobody is in: fields restricted to it are read by the system only.
 NOBODY = "avg_coaching.group_avg_nobody"
+# Art. 21: what the addon stops for a person while her upheld objection to a
+# processing activity of the register (by its code) is in force. Processing of
+# other activities happens outside Odoo; the request records what was stopped.
+#   messages: no message or e-mail to her from her contact (chatter, composer,
+#   mass mailing), unless a trajectory of hers is active (the agreement's basis)
+OBJECTION_STOPS = {"contact": "messages", "crm": "messages"}
 # Shown per client to her coach only: field -> stored as f"{field}_stored".
 AVG_PRIVATE_FIELDS = ("coaching_birthdate", "coaching_employer", "avg_last_contact")
 # Retention (privacy statement §4.3-4.4): what the client-data term removes from a
@@ -97,6 +103,13 @@ class ResPartner(models.Model):
         index=True,
         help="Restriction of processing (art. 18): the data is kept but not used, and "
         "not purged, until the restriction is lifted.",
+    )
+    avg_objection_info = fields.Text(
+        string="Objections in force",
+        compute="_compute_avg_objection_info",
+        groups=COACH_GROUPS,
+        help="Art. 21: her upheld objections, each stopping what it names until it "
+        "is lifted on its request.",
     )
     avg_last_contact = fields.Date(
         string="Last contact",
@@ -433,6 +446,79 @@ class ResPartner(models.Model):
         self.browse(ids).invalidate_recordset(
             ["avg_last_contact_stored", "avg_last_contact"]
         )
+
+    # ------------------------------------------------------------ objection
+    def _avg_objections_in_force(self):
+        """The upheld objections (art. 21) of these persons that are in force."""
+        return (
+            self.env["avg.request"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "in", self.ids),
+                    ("request_type", "=", "objection"),
+                    ("objection_active", "=", True),
+                ],
+                order="date_closed, id",
+            )
+        )
+
+    @api.depends_context("lang")
+    def _compute_avg_objection_info(self):
+        objections = self._avg_objections_in_force()
+        for partner in self:
+            partner.avg_objection_info = (
+                "\n".join(
+                    _(
+                        "%(what)s: stopped since %(date)s (request %(ref)s), until "
+                        "the objection is lifted.",
+                        what=request.objection_stopped,
+                        date=fields.Date.to_string(request.date_closed),
+                        ref=request.name,
+                    )
+                    for request in objections
+                    if request.partner_id == partner
+                )
+                or False
+            )
+
+    def _avg_check_objection(self, stop):
+        """Refuse processing ``stop`` (a value of OBJECTION_STOPS) of these
+        persons while an upheld objection to it is in force (art. 21)."""
+        codes = [code for code, what in OBJECTION_STOPS.items() if what == stop]
+        objections = self._avg_objections_in_force().filtered(
+            lambda r: (
+                r.objection_scope == "activity"
+                and r.objection_activity_id.code in codes
+            )
+        )
+        if stop == "messages" and objections:
+            # While a trajectory runs, messages serve the coaching agreement.
+            running = (
+                self.env["coaching.dossier"]
+                .sudo()
+                .search(
+                    [
+                        ("client_id", "in", objections.partner_id.ids),
+                        ("state", "=", "active"),
+                    ]
+                )
+                .client_id
+            )
+            objections = objections.filtered(lambda r: r.partner_id not in running)
+        if objections:
+            request = objections[0]
+            raise UserError(
+                _(
+                    "%(person)s objected to the processing '%(activity)s' and the "
+                    "objection was upheld (request %(ref)s): no messages or e-mails "
+                    "are sent to her from her contact until it is lifted. Write "
+                    "about her invoices or her requests from those records.",
+                    person=request.partner_id.display_name,
+                    activity=request.objection_activity_id.name,
+                    ref=request.name,
+                )
+            )
 
     # ------------------------------------------------------------------ blockers
     @api.model

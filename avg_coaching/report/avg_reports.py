@@ -5,11 +5,19 @@ any ids it is given; the groups on a report action only hide its menu entry. So
 every report of the addon has a model here that checks, before anything is
 rendered, that the user may read the records (access rights and record rules),
 and every report that shows dossier content asks the one read gate, which logs
-the print.
+the print. A portal user gets no report through that route at all: what is
+shared with a client goes in documents protected with her password (seed 004
+§2), which the portal's protected download renders with ``PROTECTED_EXPORT``.
 """
 
-from odoo import _lt, api, fields, models
+from odoo import _, _lt, api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools.misc import format_date, format_datetime, formatLang
+
+# The context value (key ``avg_protected_export``) with which the portal's
+# protected download renders her access export before encrypting it. An object,
+# not a flag: the generic route's ``context`` parameter (JSON) cannot forge it.
+PROTECTED_EXPORT = object()
 
 
 class AvgGatedReport(models.AbstractModel):
@@ -24,7 +32,25 @@ class AvgGatedReport(models.AbstractModel):
     _avg_prints_content = False
 
     @api.model
+    def _avg_check_not_portal(self):
+        """A portal (or public) user is refused unless the rendering is the
+        portal's protected download: through ``/report/<converter>/...`` the
+        PDF, HTML or text would reach her unprotected."""
+        if (
+            self.env.user.share
+            and self.env.context.get("avg_protected_export") is not PROTECTED_EXPORT
+        ):
+            raise AccessError(
+                _(
+                    "Your data are handed to you only in a document protected with "
+                    "the password agreed with your coach: download them on the "
+                    "privacy page of your portal account (/my/privacy)."
+                )
+            )
+
+    @api.model
     def _avg_docs(self, docids):
+        self._avg_check_not_portal()
         docs = self.env[self._doc_model].browse(docids).exists()
         # As the real user, even when rendering was started with sudo(): the
         # rules of the records decide, not the caller.
@@ -228,10 +254,13 @@ class ReportAvgAccessExport(models.AbstractModel):
     become the labels of their fields, values are formatted for her."""
 
     _name = "report.avg_coaching.avg_access_export_report"
+    _inherit = "avg.gated.report"
     _description = "Access export report"
 
     @api.model
     def _get_report_values(self, docids, data=None):
+        # Her own export reaches her only protected (the portal's download).
+        self._avg_check_not_portal()
         partners = self.env["res.partner"].sudo().browse(docids).exists()
         collected = {}
         export = {}

@@ -113,7 +113,8 @@ MODELS = {
 # Every report of the addon: (model of the planted record, roles that may print
 # the planted content with it).
 REPORTS = {
-    "avg_coaching.avg_access_export_report": ("res.partner", {"coach", "client"}),
+    # The client gets her export only through the protected portal download.
+    "avg_coaching.avg_access_export_report": ("res.partner", {"coach"}),
     "avg_coaching.coaching_dossier_report": ("coaching.dossier", {"coach"}),
     "avg_coaching.coaching_session_report": ("coaching.session", {"coach"}),
     "avg_coaching.report_avg_register": ("avg.processing.activity", set()),
@@ -464,7 +465,6 @@ class TestAccessMatrix(AvgHttpCase):
                 if allowed and role in allowed and "MXHELPQUESTION" in body:
                     printed.add((role, report_name))
         self.assertIn(("coach", "avg_coaching.coaching_dossier_report"), printed)
-        self.assertIn(("client", "avg_coaching.avg_access_export_report"), printed)
         self.assertIn(("coach", "avg_coaching.avg_access_export_report"), printed)
 
     def test_addon_routes(self):

@@ -1,10 +1,10 @@
 from odoo import models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import BaseCase, tagged
 
 from odoo.addons.avg_coaching.services.bsn import find_bsn, passes_eleven_test
 
-from .common import AvgCoachingCase
+from .common import AvgCoachingCase, agree_document_password
 
 # Fictional numbers that pass the eleven-test (111222333, 123456782).
 VALID_BSNS = [
@@ -149,6 +149,90 @@ class TestBsnRefused(AvgCoachingCase):
             self.assertIn(fname, guard._avg_bsn_fields_of("coaching.dossier"))
         for fname in ("email", "phone", "zip", "ref", "website", "comment", "vat"):
             self.assertIn(fname, guard._avg_bsn_fields_of("res.partner"))
+
+    def _one_of_each(self):
+        """A record of every model of the addon that holds text, planted here
+        (not taken from demo data)."""
+        env = self.env
+        self._consent(self.client, "special_religion")
+        request = env["avg.request"].create(
+            {"request_type": "access", "partner_id": self.client.id}
+        )
+        insurer = env["res.partner"].create({"name": "Fictieve Verzekeraar"})
+        env["avg.request.recipient"].create(
+            {"request_id": request.id, "kind": "insurer", "name": "Verzekeraar"}
+        )
+        env["avg.breach"].create(
+            {"summary": "Laptop kwijt", "discovered_at": "2026-02-01 10:00:00"}
+        )
+        env["avg.processor.agreement"].create(
+            {"name": "Verwerkersovereenkomst", "partner_id": insurer.id}
+        )
+        env["avg.information.notice"].create(
+            {"partner_id": self.client.id, "delivery": "in_person"}
+        )
+        agree_document_password(env, self.client)
+        env["coaching.document"].create(
+            {"dossier_id": self.dossier.id, "name": "Verslag", "file": b"eA=="}
+        )
+        env["coaching.insurer.disclosure"].create(
+            {"client_id": self.client.id, "insurer_id": insurer.id}
+        )
+        env["coaching.moment"].create({"dossier_id": self.dossier.id, "text": "M"})
+        env["coaching.moment.transfer"].create({"dossier_id": self.dossier.id})
+        env["coaching.special.data"].create(
+            {
+                "dossier_id": self.dossier.id,
+                "category": "religion",
+                "relation_note": "Speelt mee",
+            }
+        )
+
+    def test_every_text_field_refuses_a_bsn_through_write(self):
+        """Generated from the registry, through write() on a record of each
+        guarded model, whatever the model's own write does first (encryption,
+        freezing): a BSN is never stored. A new model fails here until it gets
+        a record above."""
+        self._one_of_each()
+        guard = self.env["base"]
+        refused, untried = 0, []
+        for name in self.env.registry:
+            fnames = guard._avg_bsn_fields_of(name)
+            model = self.env[name]
+            if not fnames or model._abstract or model._transient:
+                continue
+            record = model.sudo().with_context(active_test=False).search([], limit=1)
+            if not record:
+                untried.append(name)
+            for fname in fnames if record else ():
+                try:
+                    with self.env.cr.savepoint():
+                        record.write({fname: "Haar BSN: 1112 22 333"})
+                        record.flush_recordset()
+                except (ValidationError, UserError, AccessError):
+                    refused += 1
+                else:
+                    self.fail(f"{name}.{fname} stored a BSN")
+        self.assertEqual(untried, [], "guarded models without a record to try")
+        self.assertGreater(refused, 90)
+
+    def test_chatter_and_attachment_names_as_the_coach(self):
+        """Chatter on her contact and on a privacy record, and the name of a file
+        attached to them, as the coach writes them."""
+        self.coach.groups_id += self.env.ref("base.group_partner_manager")
+        request = (
+            self.env["avg.request"]
+            .with_user(self.coach)
+            .create({"request_type": "access", "partner_id": self.client.id})
+        )
+        for record in (self.client.with_user(self.coach), request):
+            with self.assertRaisesRegex(ValidationError, "BSN"):
+                record.message_post(body="Haar nummer is 1234 56 782")
+            with self.assertRaisesRegex(ValidationError, "BSN"):
+                record.message_post(
+                    body="Kopie", attachments=[("bsn 111-22-2333.pdf", b"x")]
+                )
+        record.message_post(body="Kopie", attachments=[("paspoort.pdf", b"x")])
 
     def test_chatter_and_attachment_names(self):
         with self.assertRaisesRegex(ValidationError, "BSN"):

@@ -209,6 +209,29 @@ class TestPrivacyPortal(HttpCase):
         self.assertNotIn("BERT-HULPVRAAG", text)
         self.assertNotIn(b"ANNA-HULPVRAAG", response.content)
 
+    def test_generic_report_route_gives_her_no_unprotected_export(self):
+        """Seed 004 §2: Odoo's /report/<converter>/... would print her access
+        export unprotected; she gets it only as the protected download."""
+        self.authenticate("anna_portal", "anna-portal-pw")
+        partner = self.anna.partner_id
+        report = "avg_coaching.avg_access_export_report"
+        log = self.env["avg.access.log"].sudo()
+        logged = log.search_count([("subject_id", "=", partner.id)])
+        forged = json.dumps({"avg_protected_export": True})
+        for converter in ("pdf", "html", "text"):
+            for query in ("", f"?context={forged}"):
+                url = f"/report/{converter}/{report}/{partner.id}{query}"
+                response = self.url_open(url)
+                self.assertEqual(response.status_code, 403, url)
+                self.assertNotIn(b"ANNA-HULPVRAAG", response.content, url)
+                self.assertNotIn(b"%PDF", response.content[:10], url)
+        # Nothing was read for those refusals.
+        self.assertEqual(log.search_count([("subject_id", "=", partner.id)]), logged)
+        # The protected download still works (its content: test_pdf_export).
+        response = self.url_open("/my/privacy/export.pdf")
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(PdfReader(io.BytesIO(response.content)).is_encrypted)
+
     def test_without_password_she_is_told_how_to_agree_one(self):
         self.authenticate("bert_portal", "bert-portal-pw")
         page = self.url_open("/my/privacy")

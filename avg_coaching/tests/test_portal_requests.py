@@ -100,6 +100,30 @@ class TestPortalRequests(HttpCase):
             [("partner_id", "=", self.anna.partner_id.id)]
         )
 
+    def test_objection_in_force_shown_until_lifted(self):
+        """Her /my/privacy says which objection is in force and what it stops."""
+        request = self.env["avg.request"].create(
+            {
+                "partner_id": self.anna.partner_id.id,
+                "request_type": "objection",
+                "objection_scope": "activity",
+                "objection_activity_id": self.env.ref(
+                    "avg_coaching.avg_processing_activity_crm"
+                ).id,
+            }
+        )
+        request.identity_method = "in_person"
+        request.action_verify_identity()
+        request.with_user(self.coach).action_carry_out()
+        self.authenticate("anna_req", "anna-req-pw")
+        page = self.url_open("/my/privacy").text
+        self.assertIn("o_avg_objection_in_force", page)
+        self.assertIn("Client relations", page)
+        request.with_user(self.coach).action_lift_objection()
+        page = self.url_open("/my/privacy").text
+        self.assertNotIn("o_avg_objection_in_force", page)
+        self.assertIn("Objection lifted on", page)
+
     def test_erasure_request_filed_and_listed(self):
         self.authenticate("anna_req", "anna-req-pw")
         response = self._post({"request_type": "erasure", "description": "Alles"})

@@ -238,6 +238,20 @@ class TestObjection(AvgCoachingCase):
         request.action_verify_identity()
         return request
 
+    def _mass_mail(self, body):
+        """An e-mail to her from Contacts (list, Action, Send email), as the coach."""
+        return (
+            self.env["mail.compose.message"]
+            .with_user(self.coach)
+            .with_context(
+                default_composition_mode="mass_mail",
+                default_model="res.partner",
+                default_res_ids=self.client.ids,
+            )
+            .create({"subject": "Nieuws", "body": body})
+            .action_send_mail()
+        )
+
     def _blacklisted(self):
         return self.env["mail.blacklist"].search([("email", "=", "anna@client.test")])
 
@@ -252,6 +266,16 @@ class TestObjection(AvgCoachingCase):
         self.assertTrue(self._blacklisted())
         self.client.invalidate_recordset()
         self.assertTrue(self.client.with_user(self.coach).is_blacklisted)
+        # The coach's mass e-mail from Contacts does not go to her.
+        self.coach.groups_id += self.env.ref("base.group_partner_manager")
+        self._mass_mail("Nieuwsbrief van de praktijk")
+        mail = self.env["mail.mail"].search(
+            [("model", "=", "res.partner"), ("res_id", "=", self.client.id)]
+        )
+        # Excluded as blacklisted (the test server's failed SMTP connection
+        # may mark the batch 'exception' afterwards; it never reached her).
+        self.assertEqual(mail.failure_type, "mail_bl")
+        self.assertNotEqual(mail.state, "sent")
         with self.assertRaisesRegex(UserError, "Only an objection in force"):
             self.env["avg.request"].with_user(self.coach).create(
                 {"request_type": "access", "partner_id": self.client.id}
@@ -279,6 +303,78 @@ class TestObjection(AvgCoachingCase):
         )
         self.assertTrue(any("evaluatieformulier" in m.body_html for m in mails))
         self.assertFalse(self._blacklisted())
+        # Her contact tells her coach; what was stopped is on the request.
+        self.client.invalidate_recordset()
+        info = self.client.with_user(self.coach).avg_objection_info
+        self.assertIn("Other processing", info)
+        self.assertIn(request.name, info)
+        self.assertIn("evaluatieformulier", request.resolution)
+
+    def _say(self, user, body, **kwargs):
+        """A message to her from her contact, as ``user`` (chatter, 'Send message')."""
+        return self.client.with_user(user).message_post(
+            body=body,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+            partner_ids=self.client.ids,
+            **kwargs,
+        )
+
+    def test_objection_to_client_relations_stops_messages_until_lifted(self):
+        # The coach works in Contacts as in the demo: she may edit contacts.
+        self.coach.groups_id += self.env.ref("base.group_partner_manager")
+        crm = self.env.ref("avg_coaching.avg_processing_activity_crm")
+        request = self._request(objection_scope="activity")
+        with self.assertRaisesRegex(UserError, "Processing objected to"):
+            request.action_carry_out()
+        # Art. 21(1): legitimate interests only; consent is withdrawn instead.
+        objectable = self.env["avg.processing.activity"].search(
+            request._fields["objection_activity_id"].domain
+        )
+        self.assertIn(crm, objectable)
+        self.assertNotIn(
+            self.env.ref("avg_coaching.avg_processing_activity_dossier"), objectable
+        )
+        request.objection_activity_id = crm
+        request.action_carry_out()
+        self.assertEqual(request.state, "done")
+        self.assertTrue(request.objection_active)
+        mails = self.env["mail.mail"].search(
+            [("model", "=", "avg.request"), ("res_id", "=", request.id)]
+        )
+        self.assertTrue(any("Client relations" in m.body_html for m in mails))
+        # Her contact says so to her coach.
+        self.client.invalidate_recordset()
+        info = self.client.with_user(self.coach).avg_objection_info
+        self.assertIn("Client relations", info)
+        self.assertIn(request.name, info)
+        # The coach keeping in touch from her contact is refused, and so is the
+        # bookkeeper; a mass e-mail from Contacts too.
+        for user in (self.coach, self.bookkeeper):
+            with self.assertRaisesRegex(
+                UserError, "objected to the processing 'Client relations'"
+            ):
+                self._say(user, "Hoe gaat het nu met je?")
+        with self.assertRaisesRegex(UserError, "Client relations"):
+            self._mass_mail("Nieuws van de praktijk")
+        self.assertFalse(
+            self.env["mail.mail"].search([("body_html", "ilike", "Nieuws van de")])
+        )
+        # An internal note is no contact with her.
+        self.client.with_user(self.coach).message_post(
+            body="Bezwaar besproken", subtype_xmlid="mail.mt_note"
+        )
+        # While a trajectory of hers is active, messages serve the agreement.
+        self.dossier.sudo().state = "active"
+        self._say(self.coach, "De sessie van dinsdag gaat door.")
+        self.dossier.sudo().state = "intake"
+        with self.assertRaisesRegex(UserError, "Client relations"):
+            self._say(self.coach, "Nog een vraag")
+        # Lifted: the processing may start again.
+        request.action_lift_objection()
+        self.client.invalidate_recordset()
+        self.assertFalse(self.client.with_user(self.coach).avg_objection_info)
+        self._say(self.coach, "Hoe gaat het nu met je?")
 
     def test_erasure_removes_her_blacklist_entry(self):
         request = self._request(objection_scope="mailings")
