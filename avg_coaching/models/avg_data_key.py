@@ -14,7 +14,9 @@ from ..services.erasure import erasure_allowed
 
 _logger = logging.getLogger(__name__)
 
-# Per-cursor cache of unwrapped data keys: {partner_id: bytes}.
+# Per-cursor cache of unwrapped data keys: {partner_id: (wrapped key, bytes)}. A
+# hit counts only while the row still holds that wrapped key, so that a key made
+# or replaced in a savepoint that was rolled back is never used again.
 _CACHE_KEY = "avg_coaching.data_keys"
 # Per transaction: the shard handles written or retired (see _avg_touch_shards).
 _TOUCHED_KEY = "avg_coaching.shards"
@@ -218,7 +220,7 @@ class AvgDataKey(models.Model):
         try:
             return self._avg_key_store(create=True)
         except crypto.KeyStoreUnavailable as exc:
-            _logger.error("Key store unavailable: %s", exc)
+            _logger.warning("Key store unavailable: %s", exc)
             raise UserError(self._avg_key_store_refusal()) from exc
 
     @api.model
@@ -296,7 +298,7 @@ class AvgDataKey(models.Model):
         try:
             store.write_pending(shards)
         except crypto.KeyStoreUnavailable as exc:
-            _logger.error("Key store unavailable: %s", exc)
+            _logger.warning("Key store unavailable: %s", exc)
             raise UserError(self._avg_key_store_refusal()) from exc
         return list(shards.items())
 
@@ -306,23 +308,25 @@ class AvgDataKey(models.Model):
         """Return {partner_id: bytes | 'missing' | 'destroyed' | 'unavailable' |
         'tampered'} for ``partners``; with ``create``, make keys that do not exist."""
         cache = self.env.cr.cache.setdefault(_CACHE_KEY, {})
-        result = {pid: cache[pid] for pid in partners.ids if pid in cache}
-        todo = [pid for pid in partners.ids if pid not in result]
-        if not todo:
-            return result
-        records = self.sudo().search([("partner_id", "in", todo)])
+        result = {}
+        records = self.sudo().search([("partner_id", "in", partners.ids)])
         by_partner = {rec.partner_id.id: rec for rec in records}
-        masters = self._avg_master_keys() if records else {}
-        store = None
-        for pid in todo:
+        masters = store = None
+        for pid in partners.ids:
             rec = by_partner.get(pid)
+            hit = cache.get(pid)
+            if rec and rec.state == "active" and hit and hit[0] == rec.wrapped_key:
+                result[pid] = hit[1]
+                continue
+            if masters is None:
+                masters = self._avg_master_keys()
             shard = None
             if rec and rec.state == "active" and rec.shard_id:
                 try:
                     store = store or self._avg_key_store()
                     shard = store.read(rec.shard_id)
                 except crypto.KeyStoreUnavailable as exc:
-                    _logger.error("Key store unavailable: %s", exc)
+                    _logger.warning("Key store unavailable: %s", exc)
                     result[pid] = "no_store"
                     continue
             if not rec:
@@ -344,7 +348,7 @@ class AvgDataKey(models.Model):
                     )
                     result[pid] = "tampered"
             if isinstance(result[pid], bytes):
-                cache[pid] = result[pid]
+                cache[pid] = (rec.wrapped_key, result[pid])
         if create:
             missing = [pid for pid, key in result.items() if key == "missing"]
             if missing:
@@ -379,15 +383,17 @@ class AvgDataKey(models.Model):
         vals_list, made = [], {}
         for pid, (handle, shard) in zip(partner_ids, shards, strict=True):
             data_key = crypto.new_data_key()
+            wrapped = crypto.wrap_key(master, data_key, pid, shard)
             vals_list.append(
                 {
                     "partner_id": pid,
-                    "wrapped_key": crypto.wrap_key(master, data_key, pid, shard),
+                    "wrapped_key": wrapped,
                     "master_key_id": master_id,
                     "shard_id": handle,
                 }
             )
-            made[pid] = cache[pid] = data_key
+            made[pid] = data_key
+            cache[pid] = (wrapped, data_key)
         self.sudo().create(vals_list)
         return made
 
@@ -402,7 +408,7 @@ class AvgDataKey(models.Model):
         try:
             store.retire(handles)
         except crypto.KeyStoreUnavailable as exc:
-            _logger.error("Key store unavailable: %s", exc)
+            _logger.warning("Key store unavailable: %s", exc)
             raise UserError(self._avg_key_store_refusal()) from exc
 
     def _avg_destroy(self):
@@ -474,17 +480,14 @@ class AvgDataKey(models.Model):
         for model_name in self._avg_encrypted_models():
             count += self._avg_reencrypt(self.env[model_name], old, new)
         keys._avg_retire_shards()
+        cache = self.env.cr.cache.setdefault(_CACHE_KEY, {})
         for key, (handle, shard) in zip(keys, shards, strict=True):
             pid = key.partner_id.id
+            wrapped = crypto.wrap_key(master, new[pid], pid, shard)
             key.write(
-                {
-                    "wrapped_key": crypto.wrap_key(master, new[pid], pid, shard),
-                    "master_key_id": master_id,
-                    "shard_id": handle,
-                }
+                {"wrapped_key": wrapped, "master_key_id": master_id, "shard_id": handle}
             )
-        cache = self.env.cr.cache.setdefault(_CACHE_KEY, {})
-        cache.update(new)
+            cache[pid] = (wrapped, new[pid])
         return count
 
     @api.model
