@@ -324,7 +324,7 @@ class AvgDataKey(models.Model):
             if rec and rec.state == "active" and rec.shard_id:
                 try:
                     store = store or self._avg_key_store()
-                    shard = store.read(rec.shard_id)
+                    shard = store.get(rec.shard_id)
                 except crypto.KeyStoreUnavailable as exc:
                     _logger.warning("Key store unavailable: %s", exc)
                     result[pid] = "no_store"
@@ -458,6 +458,13 @@ class AvgDataKey(models.Model):
         )
         self._avg_clear_cache()
         old = self._avg_get_keys(keys.partner_id)
+        # A key whose shard was shredded after this database was backed up (a
+        # restored backup): what it encrypted is gone already, nothing to re-key.
+        gone = {pid for pid, key in old.items() if key == "destroyed"}
+        keys = keys.filtered(lambda k: k.partner_id.id not in gone)
+        old = {pid: key for pid, key in old.items() if pid not in gone}
+        if not keys:
+            return 0
         unreadable = [pid for pid, key in old.items() if not isinstance(key, bytes)]
         if unreadable:
             states = {old[pid] for pid in unreadable}
@@ -625,7 +632,7 @@ class AvgDataKey(models.Model):
             for key in batch:
                 pid = key.partner_id.id
                 if key.shard_id:
-                    handle, shard = key.shard_id, store.read(key.shard_id)
+                    handle, shard = key.shard_id, store.get(key.shard_id)
                     if shard is None:
                         continue  # shredded: its key is gone (a restored backup)
                 else:

@@ -141,7 +141,7 @@ def wrapping_key(master_key, shard=None):
     """The key that wraps a data key: derived (HKDF-SHA256) from the master key
     and the data key's shard; the master key itself for a key without a shard
     (made before the key store)."""
-    if shard is None:
+    if not shard:
         return master_key
     return HKDF(
         algorithm=hashes.SHA256(),
@@ -321,7 +321,7 @@ class KeyStore:
         except OSError as exc:
             raise KeyStoreUnavailable(f"{self.path}: {exc}") from exc
 
-    def read(self, handle):
+    def get(self, handle):
         """The shard of ``handle``, or None when it has been destroyed."""
         for state in SHARD_STATES:
             try:

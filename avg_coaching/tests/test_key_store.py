@@ -235,7 +235,7 @@ class TestKeyStore(AvgCoachingCase):
         key = self.Key.search([("partner_id", "=", self.client.id)])
         self.assertTrue(key.shard_id)
         store = self.Key._avg_key_store()
-        self.assertEqual(len(store.read(key.shard_id)), crypto.KEY_BYTES)
+        self.assertEqual(len(store.get(key.shard_id)), crypto.KEY_BYTES)
         self.assertIn(f"{key.shard_id}.pending", self._store_files())
         self.assertEqual(self.session.notes, "Intake")
 
@@ -388,5 +388,5 @@ class TestKeyStore(AvgCoachingCase):
                 f"{young}.pending",
             },
         )
-        self.assertIsNone(store.read(dead_pending))
+        self.assertIsNone(store.get(dead_pending))
         self.assertEqual(store.sweep(active, now=now), (0, 0), "a second run")
