@@ -14,10 +14,14 @@ from ..services.erasure import erasure_allowed
 
 _logger = logging.getLogger(__name__)
 
-# Per-cursor cache of unwrapped data keys: {partner_id: (wrapped key, bytes)}. A
-# hit counts only while the row still holds that wrapped key, so that a key made
-# or replaced in a savepoint that was rolled back is never used again.
+# Cache of unwrapped data keys: {partner_id: bytes}, and the subjects whose key
+# rows this transaction holds (_avg_hold_keys): {partner_id}. Both live in
+# cr.precommit.data, which Odoo empties at every commit and rollback and when a
+# savepoint is entered, released or rolled back: a key made or replaced in a
+# savepoint that was rolled back is never used again, and a hold undone by a
+# rollback is taken again.
 _CACHE_KEY = "avg_coaching.data_keys"
+_HELD_KEY = "avg_coaching.data_keys_held"
 # Per transaction: the shard handles written or retired (see _avg_touch_shards).
 _TOUCHED_KEY = "avg_coaching.shards"
 # System parameter: the id of this database's key store (written in the store's
@@ -173,7 +177,11 @@ class AvgDataKey(models.Model):
 
     @api.model
     def _avg_clear_cache(self):
-        self.env.cr.cache.pop(_CACHE_KEY, None)
+        self.env.cr.precommit.data.pop(_CACHE_KEY, None)
+
+    @api.model
+    def _avg_key_cache(self):
+        return self.env.cr.precommit.data.setdefault(_CACHE_KEY, {})
 
     # ------------------------------------------------------------------ key store
     @api.model
@@ -307,19 +315,17 @@ class AvgDataKey(models.Model):
     def _avg_get_keys(self, partners, create=False):
         """Return {partner_id: bytes | 'missing' | 'destroyed' | 'unavailable' |
         'tampered'} for ``partners``; with ``create``, make keys that do not exist."""
-        cache = self.env.cr.cache.setdefault(_CACHE_KEY, {})
-        result = {}
-        records = self.sudo().search([("partner_id", "in", partners.ids)])
+        cache = self._avg_key_cache()
+        result = {pid: cache[pid] for pid in partners.ids if pid in cache}
+        todo = [pid for pid in partners.ids if pid not in result]
+        if not todo:
+            return result
+        records = self.sudo().search([("partner_id", "in", todo)])
         by_partner = {rec.partner_id.id: rec for rec in records}
-        masters = store = None
-        for pid in partners.ids:
+        masters = self._avg_master_keys() if records else {}
+        store = None
+        for pid in todo:
             rec = by_partner.get(pid)
-            hit = cache.get(pid)
-            if rec and rec.state == "active" and hit and hit[0] == rec.wrapped_key:
-                result[pid] = hit[1]
-                continue
-            if masters is None:
-                masters = self._avg_master_keys()
             shard = None
             if rec and rec.state == "active" and rec.shard_id:
                 try:
@@ -348,7 +354,7 @@ class AvgDataKey(models.Model):
                     )
                     result[pid] = "tampered"
             if isinstance(result[pid], bytes):
-                cache[pid] = (rec.wrapped_key, result[pid])
+                cache[pid] = result[pid]
         if create:
             missing = [pid for pid, key in result.items() if key == "missing"]
             if missing:
@@ -363,23 +369,26 @@ class AvgDataKey(models.Model):
         the content it writes, and a writer that comes after a re-keying fails
         on the new row and is retried with the new key: no content is ever left
         under a key whose shard is shredded."""
-        if not partners:
+        held = self.env.cr.precommit.data.setdefault(_HELD_KEY, set())
+        todo = set(partners.ids) - held
+        if not todo:
             return
         self.flush_model()
         self.env.cr.execute(
             SQL(
                 "UPDATE avg_data_key SET write_date = write_date"
                 " WHERE partner_id IN %s AND state = 'active'",
-                tuple(partners.ids),
+                tuple(todo),
             )
         )
+        held.update(todo)
 
     @api.model
     def _avg_create_keys(self, partner_ids):
         master = self._avg_current_master()
         master_id = self._avg_check_master(master)
         shards = self._avg_new_shards(len(partner_ids))
-        cache = self.env.cr.cache.setdefault(_CACHE_KEY, {})
+        cache = self._avg_key_cache()
         vals_list, made = [], {}
         for pid, (handle, shard) in zip(partner_ids, shards, strict=True):
             data_key = crypto.new_data_key()
@@ -392,8 +401,7 @@ class AvgDataKey(models.Model):
                     "shard_id": handle,
                 }
             )
-            made[pid] = data_key
-            cache[pid] = (wrapped, data_key)
+            made[pid] = cache[pid] = data_key
         self.sudo().create(vals_list)
         return made
 
@@ -487,14 +495,14 @@ class AvgDataKey(models.Model):
         for model_name in self._avg_encrypted_models():
             count += self._avg_reencrypt(self.env[model_name], old, new)
         keys._avg_retire_shards()
-        cache = self.env.cr.cache.setdefault(_CACHE_KEY, {})
+        cache = self._avg_key_cache()
         for key, (handle, shard) in zip(keys, shards, strict=True):
             pid = key.partner_id.id
             wrapped = crypto.wrap_key(master, new[pid], pid, shard)
             key.write(
                 {"wrapped_key": wrapped, "master_key_id": master_id, "shard_id": handle}
             )
-            cache[pid] = (wrapped, new[pid])
+            cache[pid] = new[pid]
         return count
 
     @api.model
