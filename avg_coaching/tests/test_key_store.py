@@ -390,3 +390,57 @@ class TestKeyStore(AvgCoachingCase):
         )
         self.assertIsNone(store.get(dead_pending))
         self.assertEqual(store.sweep(active, now=now), (0, 0), "a second run")
+
+
+WRITER = """
+import os, time
+env = env(context=dict(env.context, avg_access_system="maintenance"))
+session = env["coaching.session"].create(
+    {"dossier_id": %(kept)d, "date": "2026-02-01", "notes": "MRKTIJDENS-SESSIE"})
+env.flush_all()
+with open(%(held)r, "w") as handle:
+    handle.write(str(session.id))
+time.sleep(8)  # the re-keying starts meanwhile and waits for this transaction
+env.cr.commit()
+"""
+
+REKEY = """
+import os, time, psycopg2
+from odoo.exceptions import UserError
+deadline = time.time() + 240
+while not os.path.exists(%(held)r) and time.time() < deadline:
+    time.sleep(0.05)
+partner = env["res.partner"].browse(%(purged)d)
+try:
+    count = env["avg.data.key"]._avg_rekey(partner)
+    env.cr.commit()
+    print("OUT=" + str(count))
+except psycopg2.errors.SerializationFailure:
+    env.cr.rollback()
+    print("OUT=retry")
+"""
+
+
+@tagged("post_install", "-at_install")
+class TestKeyStoreConcurrency(AvgCoachingCase):
+    def test_rekey_never_leaves_content_under_the_old_key(self):
+        """Content written while a re-keying starts: the re-keying waits for the
+        writer, then fails on the row the writer held (and is retried), so the
+        new content is re-encrypted too and reads."""
+        scratch = ScratchDatabase(self, self.env.cr.dbname, "rekey").make()
+        ids = _out(scratch.shell(SETUP))
+        held = os.path.join(scratch.workdir, "held")
+        writer = scratch.popen(WRITER % dict(ids, held=held))
+        first = _out_text(scratch.shell(REKEY % dict(ids, held=held)))
+        out, err = writer.communicate(timeout=300)
+        self.assertEqual(writer.returncode, 0, f"{out}\n{err}")
+        self.assertEqual(first, "retry", "the re-keying waited and gave way")
+        again = _out_text(scratch.shell(REKEY % dict(ids, held=held)))
+        self.assertGreater(int(again), 0)
+        texts = _out(scratch.shell(READ % ids))["texts"]
+        self.assertEqual(_markers(texts, "MRKTIJDENS"), ["MRKTIJDENS-SESSIE"])
+        self.assertEqual(len(_markers(texts, "MRKBEWAARD")), 5)
+
+
+def _out_text(done):
+    return next(x for x in done.stdout.splitlines() if x.startswith("OUT="))[4:]
