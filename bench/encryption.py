@@ -87,4 +87,36 @@ print(f"encryption bench: {N} notes of {len(TEXT)} chars, median of {ROUNDS} rou
 print(f"  write: plain {pw:.3f} s, encrypted {ew:.3f} s, ratio {ew / pw:.2f}x")
 print(f"  read:  plain {pr:.3f} s, encrypted {er:.3f} s, ratio {er / pr:.2f}x")
 print(f"  write+read ratio: {(ew + er) / (pw + pr):.2f}x (goal: at most 1.5x)")
+
+# The key store (issue 14): a new data key writes (and fsyncs) its shard before
+# the commit; opening a key reads its shard; a content purge re-keys the client
+# (re-encrypts what is kept) and retires the old shard.
+Key = env["avg.data.key"]
+if hasattr(Key, "_avg_rekey"):
+    K = 200
+    env.cr.execute("SAVEPOINT bench_keys")
+    clients = Partner.create(
+        [{"name": f"Bench Sleutel {i}", "is_coaching_client": True} for i in range(K)]
+    )
+    start = time.perf_counter()
+    Key._avg_get_keys(clients, create=True)
+    env.flush_all()
+    made = time.perf_counter() - start
+    Key._avg_clear_cache()
+    start = time.perf_counter()
+    Key._avg_get_keys(clients)
+    opened = time.perf_counter() - start
+    Session.create(
+        [{"dossier_id": dossier.id, "date": "2026-01-01", "notes": TEXT}] * N
+    )
+    env.flush_all()
+    start = time.perf_counter()
+    count = Key._avg_rekey(client)
+    env.flush_all()
+    rekeyed = time.perf_counter() - start
+    env.cr.execute("ROLLBACK TO SAVEPOINT bench_keys")
+    print(f"key store: {K} new data keys {made:.3f} s ({made / K * 1000:.2f} ms each,")
+    print(f"  shard written and fsynced); {K} keys opened cold {opened:.3f} s")
+    print(f"  ({opened / K * 1000:.2f} ms each); re-keying a client with {count}")
+    print(f"  encrypted values {rekeyed:.3f} s")
 env.cr.rollback()

@@ -122,9 +122,21 @@ ensure_postgres() {
 
 db_exists() { psql -d postgres -Atc "select 1 from pg_database where datname = '$1'" | grep -q 1; }
 
+# The key store (avg_key_store_dir): shards of the data keys, one directory per
+# database, outside the database and outside Odoo's filestore, so that neither a
+# pg_dump nor Odoo's backup zip holds it (README: Backups).
+KEY_STORE_ROOT="$AVG_HOME/filestore/avg_coaching_keys"
+
+# Creates the key store root (mode 700) unless it exists.
+ensure_key_store() {
+    [ -d "$1" ] && return 0
+    (umask 077; mkdir -p "$1")
+}
+
 # Writes an Odoo configuration file: $1 path, $2 database, $3 master key file.
 write_odoo_conf() {
     mkdir -p "$(dirname "$1")"
+    ensure_key_store "$KEY_STORE_ROOT"
     cat > "$1" <<CONF
 [options]
 addons_path = $ODOO_ADDONS,$REPO_DIR
@@ -135,6 +147,7 @@ dbfilter = ^$2\$
 list_db = False
 without_demo = False
 avg_master_key_file = $3
+avg_key_store_dir = $KEY_STORE_ROOT
 http_port = ${AVG_TEST_HTTP_PORT:-8069}
 CONF
 }

@@ -61,6 +61,7 @@ class EncryptedText(_EncryptedMixin, fields.Text):
     def _avg_unreadable(self, env, state):
         return {
             "unavailable": env._("[Encrypted – the master key is unavailable]"),
+            "no_store": env._("[Encrypted – the key store is unavailable]"),
             "destroyed": env._("[Erased]"),
             "tampered": env._("[Unreadable – integrity check failed]"),
         }.get(state, False)
@@ -101,6 +102,7 @@ class AvgEncryptedMixin(models.AbstractModel):
             ("ok", "Readable"),
             ("missing", "No content yet"),
             ("unavailable", "Master key unavailable"),
+            ("no_store", "Key store unavailable"),
             ("destroyed", "Erased"),
             ("tampered", "Integrity check failed"),
         ],
@@ -282,6 +284,8 @@ class AvgEncryptedMixin(models.AbstractModel):
         """Inverse of an encrypted field: encrypt the new values into storage."""
         keys = self._avg_keys(create=True)
         stored = self.sudo()
+        # (Marks the keys used: a concurrent re-keying cannot miss this content.)
+        self.env["avg.data.key"]._avg_hold_keys(stored.mapped(self._avg_subject_field))
         tokens, plain = [], []
         for record, raw in zip(self, stored, strict=True):
             subject = raw[self._avg_subject_field]
@@ -324,6 +328,8 @@ class AvgEncryptedMixin(models.AbstractModel):
                 "and its key destroyed.",
                 field=label,
             )
+        if state == "no_store":
+            return self.env["avg.data.key"]._avg_key_store_refusal()
         if state == "tampered":
             return _(
                 "'%(field)s' cannot be saved: this client's data key failed its "

@@ -750,6 +750,9 @@ class CoachingDossier(models.Model):
         # password-protected PDFs) go too, with their files; the signed
         # agreement stays for its own term.
         self.env["avg.erasure"]._avg_clear_traces(self)
+        # What is still kept of the client is re-encrypted under a new key and
+        # the old one shredded: backups made before cannot read what went.
+        self.env["avg.data.key"]._avg_rekey(self.client_id)
         self._avg_log_purge(counts, policy, "coaching.dossier (content)")
 
     def _avg_child_counts(self):
@@ -812,12 +815,16 @@ class CoachingDossier(models.Model):
     def _avg_purge_intake(self, policy):
         counts = self._avg_child_counts()
         self._avg_log_purge(counts, policy, "coaching.dossier (intake)")
+        clients = self.client_id
         self.unlink()
+        self.env["avg.data.key"]._avg_rekey(clients)
 
     def _avg_purge_agreement(self, policy):
         counts = self._avg_child_counts()
         self._avg_log_purge(counts, policy, "coaching.dossier")
+        clients = self.client_id
         self.unlink()
+        self.env["avg.data.key"]._avg_rekey(clients)
 
     @api.model
     def _avg_remind_dossier(self, policy, today):

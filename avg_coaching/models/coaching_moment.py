@@ -160,4 +160,6 @@ class CoachingMoment(models.Model):
             [(refs[pid], {self._name: count}) for pid, count in counts.items()],
             policy=policy,
         )
+        clients = self.client_id
         self.unlink()
+        self.env["avg.data.key"]._avg_rekey(clients)

@@ -504,6 +504,7 @@ class CoachingMomentTransfer(models.Model):
                 "state": "awaiting_deletion",
             }
         )
+        self.env["avg.data.key"]._avg_rekey(self.client_id)
         deadline = today + timedelta(days=self._avg_confirm_days())
         for transfer in self:
             transfer.activity_schedule(

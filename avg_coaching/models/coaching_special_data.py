@@ -185,5 +185,7 @@ class CoachingSpecialData(models.Model):
             dossiers.with_context(tracking_disable=True).write(
                 {dossiers._avg_storage_name(f): False for f in fnames}
             )
+        clients = self.client_id
         self.unlink()
+        self.env["avg.data.key"]._avg_rekey(clients)
         log_model._avg_record_many("purge", entries, policy=policy)

@@ -28,6 +28,7 @@ from . import test_erasure_guards
 from . import test_side_paths
 from . import test_retention_terms
 from . import test_erasure_service
+from . import test_key_store
 from . import test_erasure_scan
 from . import test_layout
 from . import test_consent_information

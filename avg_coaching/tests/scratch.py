@@ -3,7 +3,10 @@
 A test transaction is never committed, so other processes (pg_dump, a second
 Odoo, tools/reapply-erasures) cannot see it. These tests copy the test database
 (as installed, committed) into a scratch database with pg_dump, work in it through
-``odoo-bin shell`` processes and drop it, with its filestore and journal, at the end.
+``odoo-bin shell`` processes and drop it, with its filestore, key store and journal,
+at the end. A database restored from a dump gets a copy of the key store as it is
+now (a pg_dump does not hold it): the source's for the scratch database, the
+scratch database's for a backup of it restored beside it.
 """
 
 import os
@@ -52,11 +55,32 @@ class ScratchDatabase:
                 dbname or self.dbname)  # fmt: skip
         return path
 
-    def restore(self, dump, dbname):
-        """Restore ``dump`` into the new database ``dbname``."""
+    def restore(self, dump, dbname, key_store_from=None):
+        """Restore ``dump`` into the new database ``dbname``, with a copy of the
+        current key store of ``key_store_from`` (default: the scratch database,
+        or the source database for the scratch database itself)."""
         self.databases.append(dbname)
         pg_tool("createdb", dbname)
         pg_tool("pg_restore", "--no-owner", "-d", dbname, dump)
+        if key_store_from is None:
+            key_store_from = self.source_db if dbname == self.dbname else self.dbname
+        self.copy_key_store(key_store_from, dbname)
+
+    @staticmethod
+    def key_store(dbname):
+        root = config.get("avg_key_store_dir") or os.path.join(
+            config["data_dir"], "avg_coaching_keys"
+        )
+        return os.path.join(root, dbname)
+
+    def copy_key_store(self, source, dbname):
+        """Replace ``dbname``'s key store by a copy of ``source``'s (a directory
+        path or a database name)."""
+        source = source if os.path.isabs(source) else self.key_store(source)
+        target = self.key_store(dbname)
+        shutil.rmtree(target, ignore_errors=True)
+        if os.path.isdir(source):
+            shutil.copytree(source, target)
 
     def make(self):
         """Make the scratch database: a copy of the source database as committed."""
@@ -72,6 +96,7 @@ class ScratchDatabase:
         for dbname in self.databases:
             pg_tool("dropdb", "--if-exists", "--force", dbname)
             shutil.rmtree(config.filestore(dbname), ignore_errors=True)
+            shutil.rmtree(self.key_store(dbname), ignore_errors=True)
             if os.path.exists(self.journal(dbname)):
                 os.remove(self.journal(dbname))
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -88,6 +113,7 @@ class ScratchDatabase:
             "list_db": "False",
             "avg_master_key_file": config.get("avg_master_key_file") or "",
             "avg_master_key": config.get("avg_master_key") or "",
+            "avg_key_store_dir": os.path.dirname(self.key_store(dbname)),
         }
         for option in ("db_user", "db_password", "db_host", "db_port"):
             if config.get(option):

@@ -260,13 +260,15 @@ class TestEncryption(AvgCoachingCase):
         self.assertEqual(self.dossier.help_question, MARK.format("help"))
         # Interrupted after one key: re-wrap one by hand, then resume.
         first = Key.search([("state", "=", "active")], limit=1, order="id")
+        # (Wrapped under the master key and the key's shard in the key store.)
+        shard = first.shard_id and Key._avg_key_store().get(first.shard_id)
         data_key = crypto.unwrap_key(
-            crypto.parse_key(old), first.wrapped_key, first.partner_id.id
+            crypto.parse_key(old), first.wrapped_key, first.partner_id.id, shard
         )
         first.write(
             {
                 "wrapped_key": crypto.wrap_key(
-                    crypto.parse_key(new), data_key, first.partner_id.id
+                    crypto.parse_key(new), data_key, first.partner_id.id, shard
                 ),
                 "master_key_id": crypto.key_id(crypto.parse_key(new)),
             }

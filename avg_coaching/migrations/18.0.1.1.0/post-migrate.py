@@ -1,14 +1,20 @@
 """18.0.1.1.0: invoices find their dossier through their sessions; the retention
 policies are the one source of every term (issue 14), the engine runs the
 dossier reminders itself (issue 16), and a disclosure to an insurer keeps the
-number of sessions it covered (it outlives them once the client is erased)."""
+number of sessions it covered (it outlives them once the client is erased), and
+every data key gets a shard in the key store (outside the database), so that a
+purge leaves earlier backups unable to read what it purged."""
 
 import json
+import logging
 import os
 
 import polib
 
 from odoo import SUPERUSER_ID, api
+from odoo.exceptions import UserError
+
+_logger = logging.getLogger(__name__)
 
 
 def migrate(cr, version):
@@ -62,6 +68,25 @@ def migrate(cr, version):
         """
     )
     _refresh_shipped_texts(env)
+    _shard_data_keys(env)
+
+
+def _shard_data_keys(env):
+    """Data keys made before the key store are wrapped by the master key alone:
+    re-wrap them under the master key and a new shard each (the rotation's own
+    code, which skips keys that have one). Without the master key or the key
+    store the upgrade goes on: they keep working as they are, and the next
+    rotation (Settings > Re-wrap data keys) gives them their shard."""
+    legacy = [("state", "=", "active"), ("shard_id", "=", False)]
+    if not env["avg.data.key"].search_count(legacy):
+        return
+    try:
+        with env.cr.savepoint():
+            count = env["avg.data.key"]._avg_rewrap_all(commit=False)
+    except UserError as exc:
+        _logger.info("Data keys not given a shard yet (run Re-wrap data keys): %s", exc)
+        return
+    _logger.info("%s data keys given a shard in the key store", count)
 
 
 # Texts shipped before (noupdate) and their new versions: replaced only where the
