@@ -31,3 +31,5 @@ from . import test_erasure_service
 from . import test_erasure_scan
 from . import test_layout
 from . import test_consent_information
+from . import test_first_day
+from . import test_menu_paths
