@@ -33,3 +33,4 @@ from . import test_layout
 from . import test_consent_information
 from . import test_first_day
 from . import test_menu_paths
+from . import test_first_client_tour
