@@ -150,6 +150,17 @@ class AvgSetup(models.Model):
             (company.email, _("the e-mail address")),
             (company.currency_id.name == "EUR", _("euro as currency")),
             (company.paperformat_id.format == "A4", _("A4 paper")),
+            (
+                company.country_id.code != "NL" or company.chart_template == "nl",
+                _("Odoo's Dutch localisation (l10n_nl: chart of accounts, BTW)"),
+            ),
+            (
+                self.env["res.lang"]._lang_get("nl_NL"),
+                _(
+                    "Dutch installed (the administrator adds it in Settings, under "
+                    "Languages)"
+                ),
+            ),
         ]
         return [label for ok, label in checks if not ok]
 
