@@ -55,6 +55,8 @@
         "views/avg_processor_agreement_views.xml",
         "views/avg_breach_views.xml",
         "views/avg_information_notice_views.xml",
+        "data/avg_setup_data.xml",
+        "views/avg_setup_views.xml",
         "views/menus.xml",
         "report/avg_register_report.xml",
         "report/avg_breach_report.xml",

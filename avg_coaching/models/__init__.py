@@ -10,6 +10,7 @@ from . import avg_consent
 from . import avg_request
 from . import avg_request_recipient
 from . import res_partner
+from . import res_users
 from . import coaching_dossier
 from . import coaching_dossier_part
 from . import coaching_session
@@ -23,6 +24,7 @@ from . import avg_processing_activity
 from . import avg_processor_agreement
 from . import avg_breach
 from . import avg_information_notice
+from . import avg_setup
 from . import account_move
 from . import mail_message
 from . import coaching_insurer_disclosure

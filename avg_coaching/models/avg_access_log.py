@@ -405,9 +405,9 @@ class AvgAccessLog(models.Model):
                 "seal": _("its content no longer matches its seal"),
             }
             message = _(
-                "The access log has been tampered with: entry %(id)s is the first "
-                "that fails (%(reason)s). %(count)s entries before it are intact. "
-                "Treat this as a possible data breach (Coaching > Privacy > Data "
+                "The access log has been tampered with: entry %(id)s is the first that "
+                "fails (%(reason)s). %(count)s entries before it are intact. Treat "
+                "this as a possible data breach (Coaching > Privacy > Registers > Data "
                 "breaches).",
                 id=broken_id,
                 reason=reasons[reason],

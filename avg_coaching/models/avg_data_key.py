@@ -86,9 +86,10 @@ class AvgDataKey(models.Model):
         if not erasure_allowed(self.env):
             raise UserError(
                 _(
-                    "A data key cannot be deleted: it would make the client's "
-                    "content unreadable without a trace in the deletion log. Erase "
-                    "the client through Coaching > Privacy > Data-subject requests."
+                    "A data key cannot be deleted: it would make the client's content "
+                    "unreadable without a trace in the deletion log. Erase the client "
+                    "through Coaching > Privacy > Requests and consents > Data-subject "
+                    "requests."
                 )
             )
         return super().unlink()

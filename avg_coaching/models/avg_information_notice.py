@@ -177,7 +177,8 @@ class AvgInformationNotice(models.Model):
             raise UserError(
                 _(
                     "The processing register is empty: describe the processing "
-                    "activities under Privacy > Processing register first."
+                    "activities under Coaching > Privacy > Registers > Processing "
+                    "register first."
                 )
             )
         digest, last_change = activities._avg_register_fingerprint(company)

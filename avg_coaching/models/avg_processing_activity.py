@@ -185,8 +185,9 @@ class AvgProcessingActivity(models.Model):
             activity.processor_warning = (
                 _(
                     "No valid processor agreement (art. 28) for: %(names)s. Record a "
-                    "signed agreement with every clause confirmed under Privacy > "
-                    "Processor agreements, or stop sharing data with this processor.",
+                    "signed agreement with every clause confirmed under Coaching > "
+                    "Privacy > Registers > Processor agreements, or stop sharing data "
+                    "with this processor.",
                     names=", ".join(missing.mapped("display_name")),
                 )
                 if missing

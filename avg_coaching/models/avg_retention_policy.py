@@ -236,12 +236,12 @@ class AvgRetentionPolicy(models.Model):
             ("zkm_transfer", "ZKM transfer copies"),
             ("access_log", "Access log of dossier content"),
         ],
-        string="Handler",
+        string="Applies to",
         required=True,
         readonly=True,
-        help="What the daily cron does for this purpose (fixed).",
+        help="What the daily retention run removes under this policy (fixed).",
     )
-    period = fields.Integer(required=True, default=1)
+    period = fields.Integer(string="Kept for", required=True, default=1)
     period_unit = fields.Selection(
         [
             ("days", "Days"),
@@ -249,6 +249,7 @@ class AvgRetentionPolicy(models.Model):
             ("months", "Months"),
             ("years", "Years"),
         ],
+        string="Unit of the term",
         required=True,
         default="years",
     )

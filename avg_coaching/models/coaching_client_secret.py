@@ -103,7 +103,7 @@ class CoachingClientSecret(models.Model):
                 _(
                     "No document password has been agreed with %(client)s. Agree one "
                     "with the client (in person or by phone) and record it under "
-                    "Coaching > Privacy > Document passwords first.",
+                    "Coaching > Privacy > Security > Document passwords first.",
                     client=partner.display_name,
                 )
             )

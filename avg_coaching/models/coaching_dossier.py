@@ -134,8 +134,10 @@ class CoachingDossier(models.Model):
         compute="_compute_retention_due_date",
         store=True,
         index=True,
-        help="End date plus the agreed retention term, or the practice's default "
-        "term (Settings > Coaching).",
+        help=(
+            "End date plus the agreed retention term, or the practice's default term "
+            "(Coaching > Privacy > Set-up checklist)."
+        ),
     )
     consent_withdrawn_date = fields.Date(
         string="Consent withdrawn on",
@@ -168,6 +170,45 @@ class CoachingDossier(models.Model):
         "coaching.moment.transfer", "dossier_id", string="ZKM transfers"
     )
 
+    # The first-client flow, in the lawful order: client, consent, agreement,
+    # privacy information, start. Each step computed from the real records.
+    avg_step_consent = fields.Boolean(
+        string="Consent recorded", compute="_compute_avg_steps"
+    )
+    avg_step_agreement = fields.Boolean(
+        string="Agreement signed", compute="_compute_avg_steps"
+    )
+    avg_step_information = fields.Boolean(
+        string="Privacy information given", compute="_compute_avg_steps"
+    )
+    avg_next_step = fields.Selection(
+        [
+            ("consent", "Record the consent"),
+            ("agreement", "Record the signed agreement"),
+            ("information", "Give the privacy information"),
+            ("start", "Start the trajectory"),
+            ("done", "Started"),
+        ],
+        string="Next step",
+        compute="_compute_avg_steps",
+    )
+    retention_years_choice = fields.Selection(
+        [
+            ("1", "1 year"),
+            ("2", "2 years"),
+            ("3", "3 years"),
+            ("4", "4 years"),
+            ("5", "5 years"),
+            ("6", "6 years"),
+            ("7", "7 years"),
+        ],
+        string="Agreed retention",
+        compute="_compute_retention_years_choice",
+        inverse="_inverse_retention_years_choice",
+        help="A shorter retention term agreed with the client and recorded in the "
+        "agreement. Leave empty for the practice's default term.",
+    )
+
     invoice_ids = fields.Many2many(
         "account.move",
         string="Invoices",
@@ -197,6 +238,41 @@ class CoachingDossier(models.Model):
         off = not self.env["avg.access.gate"]._avg_two_factor_required()
         for dossier in self:
             dossier.avg_two_factor_off = off
+
+    @api.depends(
+        "state", "client_id", "commissioner_id", "agreement_date", "date_start"
+    )
+    def _compute_avg_steps(self):
+        consent_model = self.env["avg.consent"]
+        for dossier in self:
+            consent = bool(dossier.client_id) and consent_model._avg_has_consent(
+                dossier.client_id, "dossier"
+            )
+            informed = dossier.client_id and not dossier._avg_information_missing()
+            dossier.avg_step_consent = consent
+            dossier.avg_step_agreement = bool(dossier.agreement_date)
+            dossier.avg_step_information = bool(informed)
+            if dossier.state != "intake":
+                dossier.avg_next_step = "done"
+            elif not consent:
+                dossier.avg_next_step = "consent"
+            elif not dossier.agreement_date:
+                dossier.avg_next_step = "agreement"
+            elif not informed:
+                dossier.avg_next_step = "information"
+            else:
+                dossier.avg_next_step = "start"
+
+    @api.depends("retention_years")
+    def _compute_retention_years_choice(self):
+        for dossier in self:
+            years = dossier.retention_years
+            dossier.retention_years_choice = str(years) if years else False
+
+    def _inverse_retention_years_choice(self):
+        for dossier in self:
+            choice = dossier.retention_years_choice
+            dossier.retention_years = int(choice) if choice else False
 
     @api.depends("session_ids.invoice_line_id")
     def _compute_invoice_ids(self):
@@ -309,8 +385,10 @@ class CoachingDossier(models.Model):
                 raise ValidationError(
                     _(
                         "The date of birth of %(client)s is not known. The practice "
-                        "does not take on clients under %(age)s (Settings > "
-                        "Coaching): record the date of birth on the contact first.",
+                        "does not take on clients under %(age)s (its rule for young "
+                        "clients, set by the privacy manager in Coaching > Privacy > "
+                        "Set-up checklist): record the date of birth on the contact "
+                        "first.",
                         client=client.display_name,
                         age=limit,
                     )
@@ -321,7 +399,8 @@ class CoachingDossier(models.Model):
                 raise ValidationError(
                     _(
                         "%(client)s is under %(age)s. The practice does not take on "
-                        "clients under %(age)s (Settings > Coaching).",
+                        "clients under %(age)s (its rule for young clients, set by the "
+                        "privacy manager in Coaching > Privacy > Set-up checklist).",
                         client=client.display_name,
                         age=limit,
                     )
@@ -330,7 +409,8 @@ class CoachingDossier(models.Model):
                 raise ValidationError(
                     _(
                         "%(client)s is under %(age)s. Record the consent of a parent "
-                        "or guardian (Coaching > Consents) before opening a dossier.",
+                        "or guardian (Coaching > Privacy > Requests and consents > "
+                        "Consents) before opening a dossier.",
                         client=client.display_name,
                         age=MINOR_AGE,
                     )
@@ -428,7 +508,8 @@ class CoachingDossier(models.Model):
                     _(
                         "Dossier %(name)s cannot be deleted: %(reasons)s. To erase a "
                         "client's data at their request, record an erasure request "
-                        "under Coaching > Privacy > Data-subject requests.",
+                        "under Coaching > Privacy > Requests and consents > "
+                        "Data-subject requests.",
                         name=dossier.sudo().name,
                         reasons="; ".join(reasons),
                     )
@@ -522,9 +603,10 @@ class CoachingDossier(models.Model):
                 raise ValidationError(
                     _(
                         "%(client)s has not given (or has withdrawn) consent for a "
-                        "coaching dossier: nothing can be recorded in dossier "
-                        "%(name)s yet. Record the consent (how and when it was given, "
-                        "and its text) under Coaching > Consents first.",
+                        "coaching dossier: nothing can be recorded in dossier %(name)s "
+                        "yet. Record the consent (how and when it was given, and its "
+                        "text) under Coaching > Privacy > Requests and consents > "
+                        "Consents first.",
                         client=dossier.client_id.display_name,
                         name=dossier.name,
                     )
@@ -555,7 +637,8 @@ class CoachingDossier(models.Model):
                         _(
                             "'%(field)s' holds special-category data (%(category)s). "
                             "Record the client's explicit consent for it under "
-                            "Coaching > Consents first, or leave the field empty.",
+                            "Coaching > Privacy > Requests and consents > Consents "
+                            "first, or leave the field empty.",
                             field=self._fields[fname]._description_string(self.env),
                             category=dict(
                                 self.env["coaching.special.data"]
@@ -584,7 +667,8 @@ class CoachingDossier(models.Model):
                     _(
                         "%(client)s has not given (or has withdrawn) consent for "
                         "building a coaching dossier. Record it under Coaching > "
-                        "Consents before starting the trajectory.",
+                        "Privacy > Requests and consents > Consents before starting "
+                        "the trajectory.",
                         client=dossier.client_id.display_name,
                     )
                 )
@@ -605,6 +689,15 @@ class CoachingDossier(models.Model):
         before the trajectory starts, and, when a commissioner provided her data,
         the information that names that source."""
         self.ensure_one()
+        missing = self._avg_information_missing()
+        if missing:
+            raise UserError(missing)
+
+    def _avg_information_missing(self):
+        """Why the client is not informed yet (art. 13, 14), or False."""
+        self.ensure_one()
+        if not self.client_id:
+            return False
         notices = (
             self.env["avg.information.notice"]
             .sudo()
@@ -617,31 +710,28 @@ class CoachingDossier(models.Model):
             .filtered("is_current")
         )
         if not notices:
-            raise UserError(
-                _(
-                    "%(client)s has not received the current privacy information "
-                    "(art. 13 GDPR). Send it from this dossier (Send privacy "
-                    "information), or record how you gave it (Record privacy "
-                    "information given), before starting dossier %(name)s.",
-                    client=self.client_id.display_name,
-                    name=self.name,
-                )
+            return _(
+                "%(client)s has not received the current privacy information "
+                "(art. 13 GDPR). Send it from this dossier (Send privacy "
+                "information), or record how you gave it (Record privacy "
+                "information given), before starting dossier %(name)s.",
+                client=self.client_id.display_name,
+                name=self.name,
             )
         commissioner = self.commissioner_id
         if commissioner and not notices.filtered(
             lambda n: n.source_partner_id == commissioner
         ):
-            raise UserError(
-                _(
-                    "Data about %(client)s came from the commissioner "
-                    "%(commissioner)s: she must be told so (art. 14 GDPR). Send the "
-                    "privacy information from this dossier (it names the "
-                    "commissioner as the source) before starting dossier %(name)s.",
-                    client=self.client_id.display_name,
-                    commissioner=commissioner.display_name,
-                    name=self.name,
-                )
+            return _(
+                "Data about %(client)s came from the commissioner "
+                "%(commissioner)s: she must be told so (art. 14 GDPR). Send the "
+                "privacy information from this dossier (it names the "
+                "commissioner as the source) before starting dossier %(name)s.",
+                client=self.client_id.display_name,
+                commissioner=commissioner.display_name,
+                name=self.name,
             )
+        return False
 
     @api.model
     def _avg_on_consent_withdrawn(self, consents):
@@ -869,7 +959,37 @@ class CoachingDossier(models.Model):
                 version=notice.register_hash[:12],
             )
         )
-        return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _(
+                    "The privacy information was sent to %(client)s (%(email)s).",
+                    client=self.client_id.display_name,
+                    email=self.client_id.email or "",
+                ),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def action_avg_record_consent(self):
+        """Step 2 of the first-client flow: record the client's consent for her
+        dossier (a dialog with the client and the purpose filled in)."""
+        self.ensure_one()
+        self.check_access("write")
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Record the consent"),
+            "res_model": "avg.consent",
+            "view_mode": "form",
+            "target": "new",
+            "context": {
+                "default_partner_id": self.client_id.id,
+                "default_purpose": "dossier",
+                "default_method": "signed_agreement",
+            },
+        }
 
     def action_avg_record_client_information(self):
         """Record that the coach gave the client the privacy information herself

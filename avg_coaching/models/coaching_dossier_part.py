@@ -46,9 +46,9 @@ class CoachingDossierPart(models.AbstractModel):
                 raise UserError(
                     _(
                         "%(what)s of dossier %(name)s cannot be deleted: %(reasons)s. "
-                        "To erase a client's data at their request, record an "
-                        "erasure request under Coaching > Privacy > Data-subject "
-                        "requests.",
+                        "To erase a client's data at their request, record an erasure "
+                        "request under Coaching > Privacy > Requests and consents > "
+                        "Data-subject requests.",
                         what=self.env["ir.model"]._get(self._name).name,
                         name=dossier.name,
                         reasons="; ".join(reasons),

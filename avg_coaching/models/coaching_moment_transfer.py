@@ -319,7 +319,7 @@ class CoachingMomentTransfer(models.Model):
                     "The processing register does not name the ZKM vereniging as the "
                     "organisation behind the ZKM Computer Service. Ask the privacy "
                     "manager to set it on the recipient of the activity 'Client "
-                    "dossier' (Coaching > Privacy > Processing register)."
+                    "dossier' (Coaching > Privacy > Registers > Processing register)."
                 )
             )
         today = fields.Date.context_today(self)

@@ -64,7 +64,8 @@ class CoachingSpecialData(models.Model):
                     _(
                         "%(client)s has not given explicit consent for recording "
                         "%(category)s data. Record the consent (date, method and text "
-                        "version) under Coaching > Consents first.",
+                        "version) under Coaching > Privacy > Requests and consents > "
+                        "Consents first.",
                         client=line.client_id.display_name,
                         category=labels[line.category],
                     )

@@ -1,19 +1,26 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+# The practice's choices, also made on the set-up checklist (avg.setup).
+MINOR_POLICIES = [
+    ("adult", "No minors: refuse dossiers for clients under 18"),
+    ("refuse", "Refuse dossiers for clients under 16"),
+    (
+        "guardian",
+        "Under 16 only with the recorded consent of a parent or guardian",
+    ),
+]
+DOSSIER_RETENTION_YEARS = [
+    ("7", "7 years after the trajectory (ZKM privacy rules)"),
+    ("5", "5 years after the trajectory (privacy statement)"),
+]
+
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
     avg_minor_policy = fields.Selection(
-        [
-            ("adult", "No minors: refuse dossiers for clients under 18"),
-            ("refuse", "Refuse dossiers for clients under 16"),
-            (
-                "guardian",
-                "Under 16 only with the recorded consent of a parent or guardian",
-            ),
-        ],
+        MINOR_POLICIES,
         string="Young clients",
         default="adult",
         required=True,
@@ -23,10 +30,7 @@ class ResConfigSettings(models.TransientModel):
     )
 
     avg_dossier_retention_years = fields.Selection(
-        [
-            ("7", "7 years after the trajectory (ZKM privacy rules)"),
-            ("5", "5 years after the trajectory (privacy statement)"),
-        ],
+        DOSSIER_RETENTION_YEARS,
         string="Dossier retention",
         default="7",
         required=True,

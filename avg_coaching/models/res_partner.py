@@ -312,11 +312,12 @@ class ResPartner(models.Model):
             if subject:
                 raise UserError(
                     _(
-                        "%(name)s is a coaching client: this contact and its data "
-                        "are removed only through the erasure path, which respects "
-                        "legal holds, restrictions, open requests and the fiscal "
-                        "term, and writes the deletion log. Record an erasure "
-                        "request under Coaching > Privacy > Data-subject requests.",
+                        "%(name)s is a coaching client: this contact and its data are "
+                        "removed only through the erasure path, which respects legal "
+                        "holds, restrictions, open requests and the fiscal term, and "
+                        "writes the deletion log. Record an erasure request under "
+                        "Coaching > Privacy > Requests and consents > Data-subject "
+                        "requests.",
                         name=subject.sudo().display_name,
                     )
                 )
@@ -1064,6 +1065,20 @@ class ResPartner(models.Model):
                 _logger.info("Bank account %s is in use by a payment: kept", bank.id)
         return {"res.partner (anonymised)": 1}
 
+    def action_avg_new_dossier(self):
+        """Step 1 of the first-client flow done: a new dossier for this client,
+        which shows the next steps in their lawful order."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("New dossier"),
+            "res_model": "coaching.dossier",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+            "context": {"default_client_id": self.id},
+        }
+
     def action_avg_send_client_information(self):
         """Send the privacy information (art. 13) to this client; the retention
         term agreed on her most recent dossier is included when there is one."""
@@ -1072,4 +1087,15 @@ class ResPartner(models.Model):
         if self.env.user.has_group("avg_coaching.group_avg_coach"):
             dossier = dossier.search([("client_id", "=", self.id)], limit=1)
         self.env["avg.information.notice"]._avg_send(self, dossier or None)
-        return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _(
+                    "The privacy information was sent to %(client)s (%(email)s).",
+                    client=self.display_name,
+                    email=self.email or "",
+                ),
+            },
+        }

@@ -33,3 +33,6 @@ from . import test_erasure_scan
 from . import test_layout
 from . import test_consent_information
 from . import test_report_pdfs
+from . import test_first_day
+from . import test_menu_paths
+from . import test_first_client_tour

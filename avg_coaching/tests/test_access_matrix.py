@@ -87,8 +87,12 @@ MODELS = {
     "avg.processor.agreement": "register",
     "avg.breach": "register",
     "avg.breach.notification": "register",
+    # The privacy manager's set-up checklist (issue 17): the practice's state.
+    "avg.setup": "register",
     "avg.information.notice": "client",
     "res.partner": "client",
+    # Extended so that coaches land in Coaching (their home action).
+    "res.users": "technical",
     "account.move": "client",
     "account.move.line": "client",
     "res.config.settings": "technical",

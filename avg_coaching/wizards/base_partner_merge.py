@@ -29,9 +29,9 @@ class MergePartnerAutomatic(models.TransientModel):
                 _(
                     "%(name)s cannot be merged: the coaching practice keeps data about "
                     "this contact (a dossier, consents, requests or an encryption "
-                    "key), which is bound to this contact and cannot move to "
-                    "another one. Correct the contact details instead, or erase "
-                    "the duplicate through Coaching > Privacy > Data-subject "
+                    "key), which is bound to this contact and cannot move to another "
+                    "one. Correct the contact details instead, or erase the duplicate "
+                    "through Coaching > Privacy > Requests and consents > Data-subject "
                     "requests.",
                     name=holders[0].sudo().display_name,
                 )

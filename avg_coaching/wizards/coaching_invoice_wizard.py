@@ -45,8 +45,11 @@ class CoachingInvoiceWizard(models.TransientModel):
         store=True,
         readonly=False,
         precompute=True,
-        help="Price of one hour of coaching (excluding taxes). Defaults to the "
-        "service's sales price, set under Settings > Coaching.",
+        help=(
+            "Price of one hour of coaching (excluding taxes). Defaults to the "
+            "service's sales price, which the administrator sets under Settings > "
+            "Coaching > Invoicing."
+        ),
     )
     invoice_date = fields.Date(
         required=True, default=fields.Date.context_today, string="Invoice date"

@@ -52,9 +52,10 @@ class PrivacyLookupWizardLine(models.TransientModel):
             return False
         return _(
             "%(model)s #%(id)s belongs to a coaching client. It is removed only "
-            "through the erasure path, which respects legal holds, restrictions, "
-            "open requests and the fiscal term, and writes the deletion log: record "
-            "an erasure request under Coaching > Privacy > Data-subject requests.",
+            "through the erasure path, which respects legal holds, restrictions, open "
+            "requests and the fiscal term, and writes the deletion log: record an "
+            "erasure request under Coaching > Privacy > Requests and consents > "
+            "Data-subject requests.",
             model=self.res_model_id.name or self.res_model,
             id=self.res_id,
         )

@@ -68,6 +68,10 @@ def migrate(cr, version):
         """
     )
     _refresh_shipped_texts(env)
+    # Coaches land in Coaching after login (issue 17): existing coaches too.
+    env["res.users"].with_context(active_test=False).search([])._avg_set_coach_home()
+    # The set-up checklist of the privacy manager (noupdate data, made once).
+    env["avg.setup"]._avg_get()
     _shard_data_keys(env)
 
 
