@@ -10,6 +10,8 @@ from odoo.http import content_disposition, request
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
 from ..models.avg_request import PUBLIC_TYPES, REQUEST_TYPES, RESTRICTION_GROUNDS
+from ..services import tokens
+from . import request_forms
 
 _logger = logging.getLogger(__name__)
 
@@ -115,7 +117,8 @@ class AvgPrivacyPortal(CustomerPortal):
     def avg_privacy_file_request(self, **post):
         partner = self._avg_subject()
         try:
-            request.env["avg.request"]._avg_portal_create(partner, post)
+            vals = request_forms.portal_request_values(request.env, partner, post)
+            request.env["avg.request"]._avg_portal_create(vals)
         except (UserError, ValidationError) as exc:
             return self._avg_render_overview(partner, error=exc.args[0], post=post)
         return request.redirect("/my/privacy?message=request_filed")
@@ -220,7 +223,6 @@ class AvgPublicRequest(http.Controller):
         website=True,
     )
     def avg_public_send(self, **post):
-        Request = request.env["avg.request"].sudo()
         Throttle = request.env["avg.request.throttle"].sudo()
         if not Throttle._avg_hit(
             "ip", request.httprequest.remote_addr, _limit("ip", PUBLIC_LIMIT_IP)
@@ -235,7 +237,9 @@ class AvgPublicRequest(http.Controller):
                 status=429,
             )
         try:
-            token, payload = Request._avg_public_token(post)
+            token, payload = request_forms.seal_public_request(
+                request.env, request_forms.public_request_payload(post)
+            )
         except (UserError, ValidationError) as exc:
             return self._avg_public_render(
                 "avg_coaching.avg_public_request_form",
@@ -261,7 +265,7 @@ class AvgPublicRequest(http.Controller):
     @http.route("/privacy/request/confirm", type="http", auth="public", website=True)
     def avg_public_confirm_page(self, token=None, **kw):
         # A page with a button, not an action on GET: mail scanners open links.
-        payload = request.env["avg.request"].sudo()._avg_public_open(token)
+        payload = request_forms.open_public_request(request.env, token)
         if not payload:
             return self._avg_public_render(
                 "avg_coaching.avg_public_request_invalid", status=404
@@ -278,12 +282,16 @@ class AvgPublicRequest(http.Controller):
         website=True,
     )
     def avg_public_confirm(self, token=None, **kw):
-        Request = request.env["avg.request"].sudo()
-        record = Request._avg_public_confirm(token)
-        if not record:
+        payload = request_forms.open_public_request(request.env, token)
+        if not payload:
             return self._avg_public_render(
                 "avg_coaching.avg_public_request_invalid", status=404
             )
+        record = (
+            request.env["avg.request"]
+            .sudo()
+            ._avg_public_create(payload, tokens.fingerprint(token))
+        )
         return self._avg_public_render(
             "avg_coaching.avg_public_request_received",
             reference=record.name,
