@@ -3,9 +3,9 @@ import logging
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, config
+from odoo.tools.translate import LazyTranslate
 
 from ..services import crypto
-from ..services.erasure import erasure_allowed
 
 _logger = logging.getLogger(__name__)
 
@@ -14,6 +14,8 @@ _CACHE_KEY = "avg_coaching.data_keys"
 # System parameter: fingerprint of the master key this database's data keys are
 # wrapped by. Only the documented rotation (_avg_rewrap_all) changes it.
 MASTER_KEY_PARAM = "avg_coaching.master_key_id"
+
+_lt = LazyTranslate(__name__)
 
 
 class AvgDataKey(models.Model):
@@ -24,6 +26,14 @@ class AvgDataKey(models.Model):
     """
 
     _name = "avg.data.key"
+    # Deleting a key row is crypto-shredding without a trace: the erasure path
+    # destroys keys (and logs it), and only it deletes their rows.
+    _inherit = ["avg.evidence.mixin"]
+    _avg_evidence_refusal = _lt(
+        "A data key cannot be deleted: it would make the client's "
+        "content unreadable without a trace in the deletion log. Erase "
+        "the client through Coaching > Privacy > Data-subject requests."
+    )
     _description = "Data key of a data subject (wrapped)"
     _rec_name = "partner_id"
     # Destroyed by the erasure path (crypto-shredding), then kept: no key.
@@ -49,19 +59,6 @@ class AvgDataKey(models.Model):
     _sql_constraints = [
         ("partner_uniq", "unique(partner_id)", "A data subject has one data key."),
     ]
-
-    def unlink(self):
-        # Deleting a key row is crypto-shredding without a trace: the erasure path
-        # destroys keys (and logs it), and only it deletes their rows.
-        if not erasure_allowed(self.env):
-            raise UserError(
-                _(
-                    "A data key cannot be deleted: it would make the client's "
-                    "content unreadable without a trace in the deletion log. Erase "
-                    "the client through Coaching > Privacy > Data-subject requests."
-                )
-            )
-        return super().unlink()
 
     # ------------------------------------------------------------------ master keys
     @api.model

@@ -7,13 +7,14 @@ import os
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, config
-
-from ..services.erasure import erasure_allowed
+from odoo.tools.translate import LazyTranslate
 
 _logger = logging.getLogger(__name__)
 
 # Journal lines waiting for the commit (in the cursor's post-commit data).
 _JOURNAL_PENDING = "avg_coaching.journal"
+
+_lt = LazyTranslate(__name__)
 
 
 class AvgDeletionLog(models.Model):
@@ -25,6 +26,11 @@ class AvgDeletionLog(models.Model):
     """
 
     _name = "avg.deletion.log"
+    _inherit = ["avg.evidence.mixin"]
+    _avg_evidence_refusal = _lt(
+        "The deletion log cannot be deleted: it is the record of what "
+        "was erased, and lets erasures be re-applied after a restore."
+    )
     _description = "Deletion log"
     _order = "date desc, id desc"
     _rec_name = "subject_ref"
@@ -41,16 +47,6 @@ class AvgDeletionLog(models.Model):
     )
     subject_ref = fields.Char(string="Subject reference", readonly=True, index=True)
     counts = fields.Text(string="Records per model", readonly=True)
-
-    def unlink(self):
-        if not erasure_allowed(self.env):
-            raise UserError(
-                _(
-                    "The deletion log cannot be deleted: it is the record of what "
-                    "was erased, and lets erasures be re-applied after a restore."
-                )
-            )
-        return super().unlink()
 
     @api.model
     def _avg_subject_ref(self, partner):

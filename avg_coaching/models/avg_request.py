@@ -4,8 +4,8 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools.translate import LazyTranslate
 
-from ..services.erasure import erasure_allowed
 from .avg_encrypted_mixin import EncryptedBinary
 
 _logger = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ TEXT_LIMIT = 4000
 PUBLIC_TOKEN_HOURS = 24
 PUBLIC_TYPES = ("access", "portability", "rectification", "erasure", "objection")
 
+_lt = LazyTranslate(__name__)
+
 
 class AvgRequest(models.Model):
     """A data-subject request (art. 12-22 GDPR), from the portal, the public form
@@ -62,7 +64,12 @@ class AvgRequest(models.Model):
         "mail.thread",
         "mail.activity.mixin",
         "avg.encrypted.mixin",
+        "avg.evidence.mixin",
     ]
+    _avg_evidence_refusal = _lt(
+        "A data-subject request cannot be deleted: it is the evidence of "
+        "how the request was handled. Refuse it or close it instead."
+    )
     _avg_access_kind = "id_copy"
     _order = "date_received desc, id desc"
     _avg_subject_field = "partner_id"
@@ -336,17 +343,6 @@ class AvgRequest(models.Model):
     def write(self, vals):
         self._avg_check_id_copy_subject(vals)
         return super().write(vals)
-
-    def unlink(self):
-        # The erasure path only: not any sudo() caller, such as privacy_lookup.
-        if not erasure_allowed(self.env):
-            raise UserError(
-                _(
-                    "A data-subject request cannot be deleted: it is the evidence of "
-                    "how the request was handled. Refuse it or close it instead."
-                )
-            )
-        return super().unlink()
 
     # ---------------------------------------------------------------- actions
     def action_verify_identity(self):
