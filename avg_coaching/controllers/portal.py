@@ -10,7 +10,7 @@ from odoo.http import content_disposition, request
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
 from ..models.avg_request import PUBLIC_TYPES, REQUEST_TYPES, RESTRICTION_GROUNDS
-from ..services import tokens
+from ..services import settings, tokens
 from . import request_forms
 
 _logger = logging.getLogger(__name__)
@@ -22,15 +22,9 @@ PUBLIC_LIMIT_EMAIL = 3
 
 
 def _limit(name, default):
-    value = (
-        request.env["ir.config_parameter"]
-        .sudo()
-        .get_param(f"avg_coaching.public_request_limit_{name}")
+    return settings.get_int(
+        request.env, f"avg_coaching.public_request_limit_{name}", default, minimum=1
     )
-    try:
-        return max(int(value), 1) if value else default
-    except ValueError:
-        return default
 
 
 class AvgPrivacyPortal(CustomerPortal):

@@ -5,7 +5,7 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..services import identifiers
+from ..services import identifiers, settings
 from .avg_encrypted_mixin import EncryptedBinary
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
@@ -527,11 +527,9 @@ class CoachingMomentTransfer(models.Model):
 
     @api.model
     def _avg_confirm_days(self):
-        value = self.env["ir.config_parameter"].sudo().get_param(CONFIRM_DAYS_PARAM, "")
-        try:
-            return max(int(value), 1)
-        except ValueError:
-            return DEFAULT_CONFIRM_DAYS
+        return settings.get_int(
+            self.env, CONFIRM_DAYS_PARAM, DEFAULT_CONFIRM_DAYS, minimum=1
+        )
 
     @api.model
     def _cron_escalate(self):
