@@ -11,6 +11,7 @@ from . import avg_consent
 from . import avg_request
 from . import avg_request_recipient
 from . import res_partner
+from . import res_users
 from . import coaching_dossier
 from . import coaching_dossier_part
 from . import coaching_session

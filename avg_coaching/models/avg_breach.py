@@ -230,7 +230,7 @@ class AvgBreach(models.Model):
 
     def _avg_schedule_deadline(self):
         activity_type = self.env.ref("avg_coaching.mail_activity_type_breach_deadline")
-        fallback = self.env["avg.processor.agreement"]._avg_privacy_manager()
+        fallback = self.env["res.users"]._avg_privacy_manager()
         for breach in self:
             user = breach.user_id or fallback
             if not user:

@@ -248,12 +248,6 @@ class AvgProcessorAgreement(models.Model):
         return settings.get_int(self.env, REMINDER_DAYS_PARAM, DEFAULT_REMINDER_DAYS)
 
     @api.model
-    def _avg_privacy_manager(self):
-        group = self.env.ref("avg_coaching.group_avg_privacy_manager")
-        users = group.users.filtered(lambda u: u.active and not u.share)
-        return users.sorted("id")[:1]
-
-    @api.model
     def _cron_avg_expiry_reminders(self):
         """Schedule, once per end date, an activity for the privacy manager a number
         of days (system parameter, default 30) before an agreement ends."""
@@ -266,7 +260,7 @@ class AvgProcessorAgreement(models.Model):
                 ("date_end", "<=", horizon),
             ]
         )
-        fallback = self._avg_privacy_manager()
+        fallback = self.env["res.users"]._avg_privacy_manager()
         activity_type = self.env.ref(
             "avg_coaching.mail_activity_type_processor_agreement_expiry"
         )

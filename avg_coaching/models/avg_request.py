@@ -863,8 +863,7 @@ class AvgRequest(models.Model):
         )
         if dossier:
             return dossier.coach_id
-        group = self.env.ref("avg_coaching.group_avg_privacy_manager")
-        return group.sudo().users.filtered(lambda u: not u.share and u.active)[:1]
+        return self.env["res.users"]._avg_privacy_manager()
 
     @api.model
     def _cron_deadline_reminders(self):

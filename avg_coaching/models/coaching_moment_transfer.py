@@ -548,7 +548,7 @@ class CoachingMomentTransfer(models.Model):
                 ),
             ]
         )
-        manager = self.env["avg.processor.agreement"]._avg_privacy_manager()
+        manager = self.env["res.users"]._avg_privacy_manager()
         for transfer in overdue:
             user = manager or transfer.coach_id
             transfer.activity_schedule(
