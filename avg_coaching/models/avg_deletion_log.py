@@ -90,6 +90,25 @@ class AvgDeletionLog(models.Model):
         )
 
     @api.model
+    def _avg_record_purge(
+        self, records, label=None, policy=None, reason=None, subject="client_id"
+    ):
+        """Log that ``records`` were purged: one entry per data subject (their
+        ``subject`` field), counting them under ``label`` (default: their model)."""
+        label = label or records._name
+        counts = {}
+        for record in records:
+            pid = record[subject].id
+            counts[pid] = counts.get(pid, 0) + 1
+        refs = self._avg_subject_refs(records[subject])
+        return self._avg_record_many(
+            "purge",
+            [(refs[pid], {label: count}) for pid, count in counts.items()],
+            policy=policy,
+            reason=reason,
+        )
+
+    @api.model
     def _avg_record_many(self, operation, entries, policy=None, reason=None):
         """Log purges: ``entries`` is a list of (subject_ref, counts)."""
         # One INSERT for the whole batch: the ORM's create costs more per row

@@ -495,8 +495,6 @@ class CoachingMomentTransfer(models.Model):
         """Delete the local export copy and ask the coach to delete the moments in
         the ZKM Computer Service."""
         today = fields.Date.context_today(self)
-        log_model = self.env["avg.deletion.log"]
-        refs = log_model._avg_subject_refs(self.client_id)
         self.with_context(tracking_disable=True).write(
             {
                 "export_content_enc": False,
@@ -519,10 +517,8 @@ class CoachingMomentTransfer(models.Model):
                 ),
                 user_id=transfer.coach_id.id,
             )
-        log_model._avg_record_many(
-            "purge",
-            [(refs[t.client_id.id], {f"{self._name} (export copy)": 1}) for t in self],
-            policy=policy,
+        self.env["avg.deletion.log"]._avg_record_purge(
+            self, label=f"{self._name} (export copy)", policy=policy
         )
 
     @api.model
