@@ -1,5 +1,3 @@
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -8,6 +6,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, config
 from odoo.tools.translate import LazyTranslate
+
+from ..services import crypto
 
 _logger = logging.getLogger(__name__)
 
@@ -56,7 +56,6 @@ class AvgDeletionLog(models.Model):
     def _avg_subject_refs(self, partners):
         """{partner id: irreversible reference} for ``partners``."""
         secret = self.env["ir.config_parameter"].sudo().get_param("database.secret", "")
-        key = secret.encode()
         refs = {}
         partners = partners.sudo()
         # Only the creation date: reading it alone would fetch every column of
@@ -64,9 +63,7 @@ class AvgDeletionLog(models.Model):
         partners.fetch(["create_date"])
         for partner in partners:
             message = f"{partner.id}:{fields.Datetime.to_string(partner.create_date)}"
-            refs[partner.id] = hmac.new(
-                key, message.encode(), hashlib.sha256
-            ).hexdigest()
+            refs[partner.id] = crypto.keyed_hash(secret, message)
         return refs
 
     @api.model
