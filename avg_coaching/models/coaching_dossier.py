@@ -155,6 +155,12 @@ class CoachingDossier(models.Model):
         string="Two-factor login switched off",
         compute="_compute_avg_two_factor_off",
     )
+    avg_readonly = fields.Boolean(
+        string="Content read-only",
+        compute="_compute_avg_readonly",
+        help="The dossier is closed, or its content is locked (key unavailable, "
+        "destroyed or damaged): the form shows its content read-only.",
+    )
     document_ids = fields.One2many(
         "coaching.document", "dossier_id", string="Documents"
     )
@@ -197,6 +203,12 @@ class CoachingDossier(models.Model):
         off = not self.env["avg.access.gate"]._avg_two_factor_required()
         for dossier in self:
             dossier.avg_two_factor_off = off
+
+    @api.depends("state", "avg_content_locked")
+    def _compute_avg_readonly(self):
+        for dossier in self:
+            locked = dossier.avg_content_locked
+            dossier.avg_readonly = dossier.state == "closed" or locked
 
     @api.depends("session_ids.invoice_line_id")
     def _compute_invoice_ids(self):
