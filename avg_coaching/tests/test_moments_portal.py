@@ -1,13 +1,14 @@
 import json
 
 from odoo import http
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import agree_document_password, protected_json
+from .http_common import AvgPortalCase
 
 
 @tagged("post_install", "-at_install")
-class TestMomentsPortal(HttpCase):
+class TestMomentsPortal(AvgPortalCase):
     """/my/moments over real HTTP: a client writes and edits her own moments while
     her trajectory is active; nobody else's, never after it closed; CSRF on every
     form."""
@@ -15,15 +16,7 @@ class TestMomentsPortal(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # Stored content is read back as maintenance does (see common.py).
-        cls.env = cls.env(
-            context=dict(cls.env.context, avg_access_system="maintenance")
-        )
-        cls.coach = new_test_user(
-            cls.env,
-            "moments_t_coach",
-            groups="base.group_user,avg_coaching.group_avg_coach",
-        )
+        cls.coach = cls.avg_new_coach("moments_t_coach")
         cls.anna = new_test_user(
             cls.env,
             "anna_moments",
