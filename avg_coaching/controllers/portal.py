@@ -11,7 +11,7 @@ from odoo.addons.portal.controllers.portal import CustomerPortal
 
 from ..models.avg_request import PUBLIC_TYPES, REQUEST_TYPES, RESTRICTION_GROUNDS
 from ..services import settings, tokens
-from . import request_forms
+from . import request_forms, routes
 
 _logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class AvgPrivacyPortal(CustomerPortal):
             raise AccessError(_("Log in to see your privacy overview."))
         return partner
 
-    @http.route("/my/privacy", type="http", auth="user", website=True)
+    @http.route("/my/privacy", **routes.USER_PAGE)
     def avg_privacy_overview(self, log_from=None, log_to=None, **kw):
         partner = self._avg_subject()
         message = kw.get("message") if kw.get("message") in self._avg_messages else None
@@ -105,9 +105,7 @@ class AvgPrivacyPortal(CustomerPortal):
             "avg_coaching.portal_my_privacy", values, status=400 if error else 200
         )
 
-    @http.route(
-        "/my/privacy/request", type="http", auth="user", methods=["POST"], website=True
-    )
+    @http.route("/my/privacy/request", **routes.USER_POST)
     def avg_privacy_file_request(self, **post):
         partner = self._avg_subject()
         try:
@@ -117,12 +115,7 @@ class AvgPrivacyPortal(CustomerPortal):
             return self._avg_render_overview(partner, error=exc.args[0], post=post)
         return request.redirect("/my/privacy?message=request_filed")
 
-    @http.route(
-        "/my/privacy/requests/<int:request_id>",
-        type="http",
-        auth="public",
-        website=True,
-    )
+    @http.route("/my/privacy/requests/<int:request_id>", **routes.PUBLIC_PAGE)
     def avg_privacy_request(self, request_id, access_token=None, **kw):
         try:
             record = self._document_check_access(
@@ -155,25 +148,19 @@ class AvgPrivacyPortal(CustomerPortal):
             ],
         )
 
-    @http.route("/my/privacy/export.csv", type="http", auth="user", website=True)
+    @http.route("/my/privacy/export.csv", **routes.USER_PAGE)
     def avg_privacy_export_csv(self, **kw):
         return self._avg_protected_download("csv")
 
-    @http.route("/my/privacy/export.json", type="http", auth="user", website=True)
+    @http.route("/my/privacy/export.json", **routes.USER_PAGE)
     def avg_privacy_export_json(self, **kw):
         return self._avg_protected_download("json")
 
-    @http.route("/my/privacy/export.pdf", type="http", auth="user", website=True)
+    @http.route("/my/privacy/export.pdf", **routes.USER_PAGE)
     def avg_privacy_export_pdf(self, **kw):
         return self._avg_protected_download("pdf")
 
-    @http.route(
-        "/my/privacy/consent/<int:consent_id>/withdraw",
-        type="http",
-        auth="user",
-        methods=["POST"],
-        website=True,
-    )
+    @http.route("/my/privacy/consent/<int:consent_id>/withdraw", **routes.USER_POST)
     def avg_privacy_withdraw_consent(self, consent_id, **kw):
         self._avg_subject()
         consent = request.env["avg.consent"].browse(consent_id)
@@ -205,17 +192,11 @@ class AvgPublicRequest(http.Controller):
         )
         return request.render(template, values, status=values.pop("status", 200))
 
-    @http.route("/privacy/request", type="http", auth="public", website=True)
+    @http.route("/privacy/request", **routes.PUBLIC_PAGE)
     def avg_public_form(self, **kw):
         return self._avg_public_render("avg_coaching.avg_public_request_form", post={})
 
-    @http.route(
-        "/privacy/request/send",
-        type="http",
-        auth="public",
-        methods=["POST"],
-        website=True,
-    )
+    @http.route("/privacy/request/send", **routes.PUBLIC_POST)
     def avg_public_send(self, **post):
         Throttle = request.env["avg.request.throttle"].sudo()
         if not Throttle._avg_hit(
@@ -256,7 +237,7 @@ class AvgPublicRequest(http.Controller):
             )
         return self._avg_public_render("avg_coaching.avg_public_request_sent")
 
-    @http.route("/privacy/request/confirm", type="http", auth="public", website=True)
+    @http.route("/privacy/request/confirm", **routes.PUBLIC_PAGE)
     def avg_public_confirm_page(self, token=None, **kw):
         # A page with a button, not an action on GET: mail scanners open links.
         payload = request_forms.open_public_request(request.env, token)
@@ -268,13 +249,7 @@ class AvgPublicRequest(http.Controller):
             "avg_coaching.avg_public_request_confirm", token=token
         )
 
-    @http.route(
-        "/privacy/request/confirm",
-        type="http",
-        auth="public",
-        methods=["POST"],
-        website=True,
-    )
+    @http.route("/privacy/request/confirm", **routes.PUBLIC_POST)
     def avg_public_confirm(self, token=None, **kw):
         payload = request_forms.open_public_request(request.env, token)
         if not payload:
