@@ -243,6 +243,34 @@ class TestPortalRequests(AvgPortalCase):
         }
         self.assertFalse(exported & bert_records)
 
+    def test_export_leaves_out_a_namesake(self):
+        """Why the collector does not run privacy_lookup's own query: that query
+        (for the privacy manager's review) takes every contact with her name as
+        hers. Another client with the same name and another address is not her:
+        her records stay out of the export."""
+        namesake = self.env["res.partner"].create(
+            {
+                "name": self.anna.partner_id.name,
+                "email": "andere.anna@client.test",
+                "is_coaching_client": True,
+                "coaching_birthdate": "1970-01-01",
+            }
+        )
+        self.avg_consent(namesake)
+        dossier = self.avg_dossier(namesake, self.coach, help_question="ANDERE-ANNA")
+        wizard = self.env["privacy.lookup.wizard"].create(
+            {"name": self.anna.partner_id.name, "email": self.anna.partner_id.email}
+        )
+        wizard.action_lookup()
+        found = {(line.res_model, line.res_id) for line in wizard.line_ids}
+        self.assertIn(("coaching.dossier", dossier.id), found)
+        self.authenticate("anna_req", "anna-req-pw")
+        data = protected_json(self.url_open("/my/privacy/export.json").content)
+        exported = {(row["model"], row["id"]) for row in data["records"]}
+        self.assertNotIn(("coaching.dossier", dossier.id), exported)
+        self.assertNotIn(("res.partner", namesake.id), exported)
+        self.assertNotIn("ANDERE-ANNA", str(data))
+
     def test_exports_ignore_other_ids(self):
         """There is no id to change in an export URL: extra parameters naming
         someone else change nothing."""
