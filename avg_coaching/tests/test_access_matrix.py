@@ -72,6 +72,7 @@ MODELS = {
     "avg.data.key": "technical",
     "avg.deletion.log": "technical",
     "avg.encrypted.mixin": "technical",
+    "avg.evidence.mixin": "technical",
     "avg.erasure": "technical",
     "base": "technical",
     # Extended for the BSN guard (chatter, attachment names); a message from
@@ -89,6 +90,8 @@ MODELS = {
     "avg.breach.notification": "register",
     "avg.information.notice": "client",
     "res.partner": "client",
+    # Extended with the one place that names the privacy manager.
+    "res.users": "technical",
     "account.move": "client",
     "account.move.line": "client",
     "res.config.settings": "technical",
