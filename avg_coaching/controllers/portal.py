@@ -192,6 +192,11 @@ class AvgPublicRequest(http.Controller):
         )
         return request.render(template, values, status=values.pop("status", 200))
 
+    def _avg_invalid_link(self):
+        return self._avg_public_render(
+            "avg_coaching.avg_public_request_invalid", status=404
+        )
+
     @http.route("/privacy/request", **routes.PUBLIC_PAGE)
     def avg_public_form(self, **kw):
         return self._avg_public_render("avg_coaching.avg_public_request_form", post={})
@@ -242,9 +247,7 @@ class AvgPublicRequest(http.Controller):
         # A page with a button, not an action on GET: mail scanners open links.
         payload = request_forms.open_public_request(request.env, token)
         if not payload:
-            return self._avg_public_render(
-                "avg_coaching.avg_public_request_invalid", status=404
-            )
+            return self._avg_invalid_link()
         return self._avg_public_render(
             "avg_coaching.avg_public_request_confirm", token=token
         )
@@ -253,9 +256,7 @@ class AvgPublicRequest(http.Controller):
     def avg_public_confirm(self, token=None, **kw):
         payload = request_forms.open_public_request(request.env, token)
         if not payload:
-            return self._avg_public_render(
-                "avg_coaching.avg_public_request_invalid", status=404
-            )
+            return self._avg_invalid_link()
         record = (
             request.env["avg.request"]
             .sudo()
