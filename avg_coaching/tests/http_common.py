@@ -12,6 +12,27 @@ from .common import COACH
 
 
 class AvgHttpCase(HttpCase):
+    # Stored content is read back as maintenance does (see common.py).
+    avg_read_as_maintenance = False
+    # A fresh install's rule: dossier content only after a two-factor login.
+    avg_two_factor_required = False
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if cls.avg_read_as_maintenance:
+            cls.env = cls.env(
+                context=dict(cls.env.context, avg_access_system="maintenance")
+            )
+        if cls.avg_two_factor_required:
+            cls.env["ir.config_parameter"].set_param(
+                "avg_coaching.two_factor_optional", False
+            )
+
+    @classmethod
+    def avg_new_coach(cls, login, **kw):
+        return new_test_user(cls.env, login, groups=f"base.group_user,{COACH}", **kw)
+
     def avg_login(self, user, password, two_factor=True):
         """Log ``user`` in over HTTP. With ``two_factor``: the session a two-factor
         login ends with (/web/login/totp). HttpCase.authenticate() cannot type the
@@ -52,21 +73,8 @@ class AvgHttpCase(HttpCase):
 class AvgPortalCase(AvgHttpCase):
     """The portal over HTTP: made in setUpClass with the helpers below."""
 
-    # Stored content is read back as maintenance does (see common.py); False
-    # where the test env reads as the superuser without naming a purpose.
+    # False where the test env reads as the superuser without naming a purpose.
     avg_read_as_maintenance = True
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if cls.avg_read_as_maintenance:
-            cls.env = cls.env(
-                context=dict(cls.env.context, avg_access_system="maintenance")
-            )
-
-    @classmethod
-    def avg_new_coach(cls, login, **kw):
-        return new_test_user(cls.env, login, groups=f"base.group_user,{COACH}", **kw)
 
     @classmethod
     def avg_consent(cls, partner, purpose="dossier", **extra):
