@@ -1,2 +1,3 @@
+from . import request_forms
 from . import portal
 from . import moments

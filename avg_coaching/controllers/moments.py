@@ -4,6 +4,8 @@ from odoo.http import request
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
+from . import routes
+
 
 class AvgMomentsPortal(CustomerPortal):
     """/my/moments: the client writes and edits her own ZKM personal moments while
@@ -56,20 +58,14 @@ class AvgMomentsPortal(CustomerPortal):
         values.update(extra)
         return request.render("avg_coaching.portal_my_moments", values, status=status)
 
-    @http.route("/my/moments", type="http", auth="user", website=True)
+    @http.route("/my/moments", **routes.USER_PAGE)
     def avg_moments(self, **kw):
         message = kw.get("message")
         return self._avg_render_moments(
             message=message if message in ("saved", "added") else None
         )
 
-    @http.route(
-        "/my/moments/new",
-        type="http",
-        auth="user",
-        methods=["POST"],
-        website=True,
-    )
+    @http.route("/my/moments/new", **routes.USER_POST)
     def avg_moment_new(self, dossier_id=None, text="", **kw):
         dossiers = self._avg_open_dossiers()
         try:
@@ -102,13 +98,7 @@ class AvgMomentsPortal(CustomerPortal):
             return None
         return moment
 
-    @http.route(
-        "/my/moments/<int:moment_id>",
-        type="http",
-        auth="user",
-        methods=["GET"],
-        website=True,
-    )
+    @http.route("/my/moments/<int:moment_id>", **routes.USER_GET)
     def avg_moment_edit(self, moment_id, **kw):
         self._avg_open_dossiers()
         moment = self._avg_own_moment(moment_id, "write")
@@ -118,13 +108,7 @@ class AvgMomentsPortal(CustomerPortal):
         values.update({"page_name": "avg_moment", "moment": moment, "error": None})
         return request.render("avg_coaching.portal_my_moment", values)
 
-    @http.route(
-        "/my/moments/<int:moment_id>",
-        type="http",
-        auth="user",
-        methods=["POST"],
-        website=True,
-    )
+    @http.route("/my/moments/<int:moment_id>", **routes.USER_POST)
     def avg_moment_save(self, moment_id, text="", sequence=None, **kw):
         self._avg_open_dossiers()
         moment = self._avg_own_moment(moment_id, "write")

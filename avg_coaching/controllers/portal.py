@@ -10,6 +10,8 @@ from odoo.http import content_disposition, request
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
 from ..models.avg_request import PUBLIC_TYPES, REQUEST_TYPES, RESTRICTION_GROUNDS
+from ..services import settings, tokens
+from . import request_forms, routes
 
 _logger = logging.getLogger(__name__)
 
@@ -20,15 +22,9 @@ PUBLIC_LIMIT_EMAIL = 3
 
 
 def _limit(name, default):
-    value = (
-        request.env["ir.config_parameter"]
-        .sudo()
-        .get_param(f"avg_coaching.public_request_limit_{name}")
+    return settings.get_int(
+        request.env, f"avg_coaching.public_request_limit_{name}", default, minimum=1
     )
-    try:
-        return max(int(value), 1) if value else default
-    except ValueError:
-        return default
 
 
 class AvgPrivacyPortal(CustomerPortal):
@@ -47,7 +43,7 @@ class AvgPrivacyPortal(CustomerPortal):
             raise AccessError(_("Log in to see your privacy overview."))
         return partner
 
-    @http.route("/my/privacy", type="http", auth="user", website=True)
+    @http.route("/my/privacy", **routes.USER_PAGE)
     def avg_privacy_overview(self, log_from=None, log_to=None, **kw):
         partner = self._avg_subject()
         message = kw.get("message") if kw.get("message") in self._avg_messages else None
@@ -109,23 +105,17 @@ class AvgPrivacyPortal(CustomerPortal):
             "avg_coaching.portal_my_privacy", values, status=400 if error else 200
         )
 
-    @http.route(
-        "/my/privacy/request", type="http", auth="user", methods=["POST"], website=True
-    )
+    @http.route("/my/privacy/request", **routes.USER_POST)
     def avg_privacy_file_request(self, **post):
         partner = self._avg_subject()
         try:
-            request.env["avg.request"]._avg_portal_create(partner, post)
+            vals = request_forms.portal_request_values(request.env, partner, post)
+            request.env["avg.request"]._avg_portal_create(vals)
         except (UserError, ValidationError) as exc:
             return self._avg_render_overview(partner, error=exc.args[0], post=post)
         return request.redirect("/my/privacy?message=request_filed")
 
-    @http.route(
-        "/my/privacy/requests/<int:request_id>",
-        type="http",
-        auth="public",
-        website=True,
-    )
+    @http.route("/my/privacy/requests/<int:request_id>", **routes.PUBLIC_PAGE)
     def avg_privacy_request(self, request_id, access_token=None, **kw):
         try:
             record = self._document_check_access(
@@ -158,25 +148,19 @@ class AvgPrivacyPortal(CustomerPortal):
             ],
         )
 
-    @http.route("/my/privacy/export.csv", type="http", auth="user", website=True)
+    @http.route("/my/privacy/export.csv", **routes.USER_PAGE)
     def avg_privacy_export_csv(self, **kw):
         return self._avg_protected_download("csv")
 
-    @http.route("/my/privacy/export.json", type="http", auth="user", website=True)
+    @http.route("/my/privacy/export.json", **routes.USER_PAGE)
     def avg_privacy_export_json(self, **kw):
         return self._avg_protected_download("json")
 
-    @http.route("/my/privacy/export.pdf", type="http", auth="user", website=True)
+    @http.route("/my/privacy/export.pdf", **routes.USER_PAGE)
     def avg_privacy_export_pdf(self, **kw):
         return self._avg_protected_download("pdf")
 
-    @http.route(
-        "/my/privacy/consent/<int:consent_id>/withdraw",
-        type="http",
-        auth="user",
-        methods=["POST"],
-        website=True,
-    )
+    @http.route("/my/privacy/consent/<int:consent_id>/withdraw", **routes.USER_POST)
     def avg_privacy_withdraw_consent(self, consent_id, **kw):
         self._avg_subject()
         consent = request.env["avg.consent"].browse(consent_id)
@@ -208,19 +192,17 @@ class AvgPublicRequest(http.Controller):
         )
         return request.render(template, values, status=values.pop("status", 200))
 
-    @http.route("/privacy/request", type="http", auth="public", website=True)
+    def _avg_invalid_link(self):
+        return self._avg_public_render(
+            "avg_coaching.avg_public_request_invalid", status=404
+        )
+
+    @http.route("/privacy/request", **routes.PUBLIC_PAGE)
     def avg_public_form(self, **kw):
         return self._avg_public_render("avg_coaching.avg_public_request_form", post={})
 
-    @http.route(
-        "/privacy/request/send",
-        type="http",
-        auth="public",
-        methods=["POST"],
-        website=True,
-    )
+    @http.route("/privacy/request/send", **routes.PUBLIC_POST)
     def avg_public_send(self, **post):
-        Request = request.env["avg.request"].sudo()
         Throttle = request.env["avg.request.throttle"].sudo()
         if not Throttle._avg_hit(
             "ip", request.httprequest.remote_addr, _limit("ip", PUBLIC_LIMIT_IP)
@@ -235,7 +217,9 @@ class AvgPublicRequest(http.Controller):
                 status=429,
             )
         try:
-            token, payload = Request._avg_public_token(post)
+            token, payload = request_forms.seal_public_request(
+                request.env, request_forms.public_request_payload(post)
+            )
         except (UserError, ValidationError) as exc:
             return self._avg_public_render(
                 "avg_coaching.avg_public_request_form",
@@ -258,32 +242,26 @@ class AvgPublicRequest(http.Controller):
             )
         return self._avg_public_render("avg_coaching.avg_public_request_sent")
 
-    @http.route("/privacy/request/confirm", type="http", auth="public", website=True)
+    @http.route("/privacy/request/confirm", **routes.PUBLIC_PAGE)
     def avg_public_confirm_page(self, token=None, **kw):
         # A page with a button, not an action on GET: mail scanners open links.
-        payload = request.env["avg.request"].sudo()._avg_public_open(token)
+        payload = request_forms.open_public_request(request.env, token)
         if not payload:
-            return self._avg_public_render(
-                "avg_coaching.avg_public_request_invalid", status=404
-            )
+            return self._avg_invalid_link()
         return self._avg_public_render(
             "avg_coaching.avg_public_request_confirm", token=token
         )
 
-    @http.route(
-        "/privacy/request/confirm",
-        type="http",
-        auth="public",
-        methods=["POST"],
-        website=True,
-    )
+    @http.route("/privacy/request/confirm", **routes.PUBLIC_POST)
     def avg_public_confirm(self, token=None, **kw):
-        Request = request.env["avg.request"].sudo()
-        record = Request._avg_public_confirm(token)
-        if not record:
-            return self._avg_public_render(
-                "avg_coaching.avg_public_request_invalid", status=404
-            )
+        payload = request_forms.open_public_request(request.env, token)
+        if not payload:
+            return self._avg_invalid_link()
+        record = (
+            request.env["avg.request"]
+            .sudo()
+            ._avg_public_create(payload, tokens.fingerprint(token))
+        )
         return self._avg_public_render(
             "avg_coaching.avg_public_request_received",
             reference=record.name,

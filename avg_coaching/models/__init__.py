@@ -1,3 +1,4 @@
+from . import avg_evidence_mixin
 from . import avg_bsn_guard
 from . import avg_data_key
 from . import avg_access_log

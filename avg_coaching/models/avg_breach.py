@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools.translate import LazyTranslate
 
 NOTIFY_DEADLINE_HOURS = 72
 DECISIONS = [
@@ -10,6 +11,8 @@ DECISIONS = [
     ("no", "No"),
 ]
 
+_lt = LazyTranslate(__name__)
+
 
 class AvgBreach(models.Model):
     """A personal-data breach (art. 33/34 GDPR, seed 004 §7). Every breach is
@@ -17,7 +20,12 @@ class AvgBreach(models.Model):
 
     _name = "avg.breach"
     _description = "Data breach"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "avg.evidence.mixin"]
+    _avg_evidence_deleted_by = "superuser"
+    _avg_evidence_refusal = _lt(
+        "A data breach cannot be deleted: every breach must stay in the "
+        "register (art. 33(5)). Close it with the reason instead."
+    )
     _order = "discovered_at desc, id desc"
     _check_company_auto = True
 
@@ -220,19 +228,9 @@ class AvgBreach(models.Model):
         breaches.filtered(lambda b: b.state == "open")._avg_schedule_deadline()
         return breaches
 
-    def unlink(self):
-        if not self.env.su:
-            raise UserError(
-                _(
-                    "A data breach cannot be deleted: every breach must stay in the "
-                    "register (art. 33(5)). Close it with the reason instead."
-                )
-            )
-        return super().unlink()
-
     def _avg_schedule_deadline(self):
         activity_type = self.env.ref("avg_coaching.mail_activity_type_breach_deadline")
-        fallback = self.env["avg.processor.agreement"]._avg_privacy_manager()
+        fallback = self.env["res.users"]._avg_privacy_manager()
         for breach in self:
             user = breach.user_id or fallback
             if not user:

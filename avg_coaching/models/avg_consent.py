@@ -2,8 +2,7 @@ import hashlib
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-
-from ..services.erasure import erasure_allowed
+from odoo.tools.translate import LazyTranslate
 
 SPECIAL_CATEGORIES = [
     ("religion", "Religion or belief"),
@@ -15,6 +14,8 @@ SPECIAL_CATEGORIES = [
 # How a consent is recorded when it is part of signing the coaching agreement: not
 # a separate act, so not enough for special categories (art. 7(2) GDPR).
 AGREEMENT_METHODS = ("signed_agreement",)
+
+_lt = LazyTranslate(__name__)
 
 
 class AvgConsent(models.Model):
@@ -28,7 +29,11 @@ class AvgConsent(models.Model):
     _description = "Consent"
     _avg_subject_field = "partner_id"
     _avg_erasure = "delete"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "avg.evidence.mixin"]
+    _avg_evidence_refusal = _lt(
+        "Consents cannot be deleted: they prove what was agreed. "
+        "Withdraw the consent instead."
+    )
     _order = "date_given desc, id desc"
     _rec_name = "purpose"
 
@@ -229,17 +234,6 @@ class AvgConsent(models.Model):
             if "withdrawn_date" in vals and consent.withdrawn_date:
                 raise UserError(_("This consent has already been withdrawn."))
         return super().write(vals)
-
-    def unlink(self):
-        # The erasure path only: not any sudo() caller, such as privacy_lookup.
-        if not erasure_allowed(self.env):
-            raise UserError(
-                _(
-                    "Consents cannot be deleted: they prove what was agreed. "
-                    "Withdraw the consent instead."
-                )
-            )
-        return super().unlink()
 
     def action_withdraw(self):
         """Withdraw consent, effective at once for the future (art. 7(3))."""

@@ -8,9 +8,9 @@ import psycopg2
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, config
+from odoo.tools.translate import LazyTranslate
 
 from ..services import crypto
-from ..services.erasure import erasure_allowed
 
 _logger = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ SWEEP_EVERY = 3600  # seconds
 # wrapped by. Only the documented rotation (_avg_rewrap_all) changes it.
 MASTER_KEY_PARAM = "avg_coaching.master_key_id"
 
+_lt = LazyTranslate(__name__)
+
 
 class AvgDataKey(models.Model):
     """A data subject's data key, stored only wrapped by a key derived from the
@@ -46,6 +48,15 @@ class AvgDataKey(models.Model):
     """
 
     _name = "avg.data.key"
+    # Deleting a key row is crypto-shredding without a trace: the erasure path
+    # destroys keys (and logs it), and only it deletes their rows.
+    _inherit = ["avg.evidence.mixin"]
+    _avg_evidence_refusal = _lt(
+        "A data key cannot be deleted: it would make the client's "
+        "content unreadable without a trace in the deletion log. Erase "
+        "the client through Coaching > Privacy > Requests and consents > "
+        "Data-subject requests."
+    )
     _description = "Data key of a data subject (wrapped)"
     _rec_name = "partner_id"
     # Destroyed by the erasure path (crypto-shredding), then kept: no key.
@@ -79,20 +90,6 @@ class AvgDataKey(models.Model):
     _sql_constraints = [
         ("partner_uniq", "unique(partner_id)", "A data subject has one data key."),
     ]
-
-    def unlink(self):
-        # Deleting a key row is crypto-shredding without a trace: the erasure path
-        # destroys keys (and logs it), and only it deletes their rows.
-        if not erasure_allowed(self.env):
-            raise UserError(
-                _(
-                    "A data key cannot be deleted: it would make the client's content "
-                    "unreadable without a trace in the deletion log. Erase the client "
-                    "through Coaching > Privacy > Requests and consents > Data-subject "
-                    "requests."
-                )
-            )
-        return super().unlink()
 
     # ------------------------------------------------------------------ master keys
     @api.model

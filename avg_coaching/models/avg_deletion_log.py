@@ -1,5 +1,3 @@
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -7,13 +5,16 @@ import os
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, config
+from odoo.tools.translate import LazyTranslate
 
-from ..services.erasure import erasure_allowed
+from ..services import crypto
 
 _logger = logging.getLogger(__name__)
 
 # Journal lines waiting for the commit (in the cursor's post-commit data).
 _JOURNAL_PENDING = "avg_coaching.journal"
+
+_lt = LazyTranslate(__name__)
 
 
 class AvgDeletionLog(models.Model):
@@ -25,6 +26,11 @@ class AvgDeletionLog(models.Model):
     """
 
     _name = "avg.deletion.log"
+    _inherit = ["avg.evidence.mixin"]
+    _avg_evidence_refusal = _lt(
+        "The deletion log cannot be deleted: it is the record of what "
+        "was erased, and lets erasures be re-applied after a restore."
+    )
     _description = "Deletion log"
     _order = "date desc, id desc"
     _rec_name = "subject_ref"
@@ -42,16 +48,6 @@ class AvgDeletionLog(models.Model):
     subject_ref = fields.Char(string="Subject reference", readonly=True, index=True)
     counts = fields.Text(string="Records per model", readonly=True)
 
-    def unlink(self):
-        if not erasure_allowed(self.env):
-            raise UserError(
-                _(
-                    "The deletion log cannot be deleted: it is the record of what "
-                    "was erased, and lets erasures be re-applied after a restore."
-                )
-            )
-        return super().unlink()
-
     @api.model
     def _avg_subject_ref(self, partner):
         return self._avg_subject_refs(partner)[partner.id]
@@ -60,7 +56,6 @@ class AvgDeletionLog(models.Model):
     def _avg_subject_refs(self, partners):
         """{partner id: irreversible reference} for ``partners``."""
         secret = self.env["ir.config_parameter"].sudo().get_param("database.secret", "")
-        key = secret.encode()
         refs = {}
         partners = partners.sudo()
         # Only the creation date: reading it alone would fetch every column of
@@ -68,9 +63,7 @@ class AvgDeletionLog(models.Model):
         partners.fetch(["create_date"])
         for partner in partners:
             message = f"{partner.id}:{fields.Datetime.to_string(partner.create_date)}"
-            refs[partner.id] = hmac.new(
-                key, message.encode(), hashlib.sha256
-            ).hexdigest()
+            refs[partner.id] = crypto.keyed_hash(secret, message)
         return refs
 
     @api.model
@@ -91,6 +84,25 @@ class AvgDeletionLog(models.Model):
     def _avg_record_ref(self, operation, ref, counts, policy=None, reason=None):
         return self._avg_record_many(
             operation, [(ref, counts)], policy=policy, reason=reason
+        )
+
+    @api.model
+    def _avg_record_purge(
+        self, records, label=None, policy=None, reason=None, subject="client_id"
+    ):
+        """Log that ``records`` were purged: one entry per data subject (their
+        ``subject`` field), counting them under ``label`` (default: their model)."""
+        label = label or records._name
+        counts = {}
+        for record in records:
+            pid = record[subject].id
+            counts[pid] = counts.get(pid, 0) + 1
+        refs = self._avg_subject_refs(records[subject])
+        return self._avg_record_many(
+            "purge",
+            [(refs[pid], {label: count}) for pid, count in counts.items()],
+            policy=policy,
+            reason=reason,
         )
 
     @api.model

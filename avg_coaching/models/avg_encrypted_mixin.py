@@ -109,6 +109,12 @@ class AvgEncryptedMixin(models.AbstractModel):
         string="Encryption",
         compute="_compute_avg_key_state",
     )
+    avg_content_locked = fields.Boolean(
+        string="Content locked",
+        compute="_compute_avg_content_locked",
+        help="The encrypted content cannot be read or changed now: the key is "
+        "unavailable, destroyed or damaged. The forms show it read-only.",
+    )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -202,6 +208,11 @@ class AvgEncryptedMixin(models.AbstractModel):
             subject = record.sudo()[self._avg_subject_field]
             key = keys.get(subject.id, "missing")
             record.avg_key_state = "ok" if isinstance(key, bytes) else key
+
+    @api.depends("avg_key_state")
+    def _compute_avg_content_locked(self):
+        for record in self:
+            record.avg_content_locked = record.avg_key_state not in ("ok", "missing")
 
     def _avg_gate_role(self, uid):
         """('coach', False) when ``uid`` reads this record as its coach: the

@@ -2,12 +2,15 @@ import base64
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools.translate import LazyTranslate
 
 DELIVERIES = [
     ("email", "E-mailed from Odoo"),
     ("in_person", "Handed over in person (on paper)"),
     ("post", "Sent by post"),
 ]
+
+_lt = LazyTranslate(__name__)
 
 
 class AvgInformationNotice(models.Model):
@@ -19,7 +22,12 @@ class AvgInformationNotice(models.Model):
     _description = "Privacy information given to a client"
     _avg_subject_field = "partner_id"
     _avg_erasure = "delete"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "avg.evidence.mixin"]
+    _avg_evidence_deleted_by = "superuser"
+    _avg_evidence_refusal = _lt(
+        "A record of information sent to a client cannot be deleted: it "
+        "proves what the client was told."
+    )
     _order = "date_sent desc, id desc"
     _rec_name = "partner_id"
 
@@ -89,16 +97,6 @@ class AvgInformationNotice(models.Model):
                 )
             )
         return super().write(vals)
-
-    def unlink(self):
-        if not self.env.su:
-            raise UserError(
-                _(
-                    "A record of information sent to a client cannot be deleted: it "
-                    "proves what the client was told."
-                )
-            )
-        return super().unlink()
 
     def _avg_activities(self):
         """The register as it is now, in the order of the register."""

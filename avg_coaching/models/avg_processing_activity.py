@@ -2,7 +2,8 @@ import hashlib
 import json
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
+from odoo.tools.translate import LazyTranslate
 
 LEGAL_BASES = [
     ("consent", "Art. 6(1)(a): consent"),
@@ -53,13 +54,20 @@ REQUIRED_TEXT_FIELDS = (
     "security_measures",
 )
 
+_lt = LazyTranslate(__name__)
+
 
 class AvgProcessingActivity(models.Model):
     """One processing activity of the practice's register (art. 30 GDPR, seed 004)."""
 
     _name = "avg.processing.activity"
     _description = "Processing activity"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "avg.evidence.mixin"]
+    _avg_evidence_deleted_by = "superuser"
+    _avg_evidence_refusal = _lt(
+        "A processing activity cannot be deleted: the register must show "
+        "what was processed. Archive it instead."
+    )
     _order = "sequence, id"
 
     sequence = fields.Integer(default=10)
@@ -248,16 +256,6 @@ class AvgProcessingActivity(models.Model):
                         name=activity.name,
                     )
                 )
-
-    def unlink(self):
-        if not self.env.su:
-            raise UserError(
-                _(
-                    "A processing activity cannot be deleted: the register must show "
-                    "what was processed. Archive it instead."
-                )
-            )
-        return super().unlink()
 
     @api.model
     def _avg_register_fingerprint(self, company=None):

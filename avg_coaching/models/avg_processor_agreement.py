@@ -4,6 +4,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.osv import expression
 
+from ..services import settings
+
 # The clauses art. 28(3) GDPR requires in a processor agreement.
 ART28_CLAUSES = (
     "clause_instructions",
@@ -243,19 +245,7 @@ class AvgProcessorAgreement(models.Model):
 
     @api.model
     def _avg_reminder_days(self):
-        value = (
-            self.env["ir.config_parameter"].sudo().get_param(REMINDER_DAYS_PARAM, "")
-        )
-        try:
-            return max(int(value), 0)
-        except ValueError:
-            return DEFAULT_REMINDER_DAYS
-
-    @api.model
-    def _avg_privacy_manager(self):
-        group = self.env.ref("avg_coaching.group_avg_privacy_manager")
-        users = group.users.filtered(lambda u: u.active and not u.share)
-        return users.sorted("id")[:1]
+        return settings.get_int(self.env, REMINDER_DAYS_PARAM, DEFAULT_REMINDER_DAYS)
 
     @api.model
     def _cron_avg_expiry_reminders(self):
@@ -270,7 +260,7 @@ class AvgProcessorAgreement(models.Model):
                 ("date_end", "<=", horizon),
             ]
         )
-        fallback = self._avg_privacy_manager()
+        fallback = self.env["res.users"]._avg_privacy_manager()
         activity_type = self.env.ref(
             "avg_coaching.mail_activity_type_processor_agreement_expiry"
         )

@@ -1,15 +1,11 @@
-import hashlib
-import json
 import logging
-import time
 
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools.translate import LazyTranslate
 
-from ..services import crypto
-from ..services.erasure import erasure_allowed
 from .avg_encrypted_mixin import EncryptedBinary
 
 _logger = logging.getLogger(__name__)
@@ -54,6 +50,8 @@ TEXT_LIMIT = 4000
 PUBLIC_TOKEN_HOURS = 24
 PUBLIC_TYPES = ("access", "portability", "rectification", "erasure", "objection")
 
+_lt = LazyTranslate(__name__)
+
 
 class AvgRequest(models.Model):
     """A data-subject request (art. 12-22 GDPR), from the portal, the public form
@@ -67,7 +65,12 @@ class AvgRequest(models.Model):
         "mail.thread",
         "mail.activity.mixin",
         "avg.encrypted.mixin",
+        "avg.evidence.mixin",
     ]
+    _avg_evidence_refusal = _lt(
+        "A data-subject request cannot be deleted: it is the evidence of "
+        "how the request was handled. Refuse it or close it instead."
+    )
     _avg_access_kind = "id_copy"
     _order = "date_received desc, id desc"
     _avg_subject_field = "partner_id"
@@ -369,17 +372,6 @@ class AvgRequest(models.Model):
         self._avg_check_id_copy_subject(vals)
         return super().write(vals)
 
-    def unlink(self):
-        # The erasure path only: not any sudo() caller, such as privacy_lookup.
-        if not erasure_allowed(self.env):
-            raise UserError(
-                _(
-                    "A data-subject request cannot be deleted: it is the evidence of "
-                    "how the request was handled. Refuse it or close it instead."
-                )
-            )
-        return super().unlink()
-
     # ---------------------------------------------------------------- actions
     def action_verify_identity(self):
         for request in self:
@@ -481,14 +473,7 @@ class AvgRequest(models.Model):
         partner = self.partner_id.sudo()
         if not partner.avg_restricted:
             raise UserError(_("The restriction has already been lifted."))
-        self._avg_send(
-            _(
-                "The restriction of the processing of your data (request "
-                "%(ref)s) is lifted from today: we process your data again for "
-                "the purposes in our privacy statement.",
-                ref=self.name,
-            )
-        )
+        self._avg_send("avg_coaching.mail_template_avg_request_restriction_lifted")
         partner.avg_restricted = False
         self.message_post(body=_("Restriction lifted; the client has been told."))
         return True
@@ -554,8 +539,8 @@ class AvgRequest(models.Model):
             partner._avg_erase(reason=self.name, request=self)
             return True
         message = self._avg_pass_on_message(kept)
-        self._avg_send(message)
-        self.state = "in_progress"
+        self.write({"state": "in_progress", "resolution": message})
+        self._avg_send("avg_coaching.mail_template_avg_request_answered")
         partner._avg_erase(reason=self.name, request=self)
         # The erasure anonymised the request: what was done stays, without her.
         # Nor does it stay linked to what is kept of her contact (her invoices'
@@ -729,13 +714,7 @@ class AvgRequest(models.Model):
         self.ensure_one()
         if self.request_type != "objection" or not self.objection_active:
             raise UserError(_("Only an objection in force can be lifted."))
-        self._avg_send(
-            _(
-                "Your objection (request %(ref)s) is lifted from today, as agreed "
-                "with you: we process your data again for this purpose.",
-                ref=self.name,
-            )
-        )
+        self._avg_send("avg_coaching.mail_template_avg_request_objection_lifted")
         if self.objection_scope == "mailings" and self.partner_id:
             Blacklist = self.env["mail.blacklist"].sudo()
             for email in self._avg_objection_emails(self.partner_id.sudo()):
@@ -865,7 +844,11 @@ class AvgRequest(models.Model):
         self._avg_delete_id_copy(_("the request is closed"))
         self.activity_unlink(["mail.mail_activity_data_todo"])
         if send:
-            self._avg_send(message)
+            self._avg_send(
+                "avg_coaching.mail_template_avg_request_answered"
+                if state == "done"
+                else "avg_coaching.mail_template_avg_request_refused"
+            )
 
     def _avg_delete_id_copy(self, why):
         # Whether there is a copy, without decrypting (and so reading) it.
@@ -877,22 +860,24 @@ class AvgRequest(models.Model):
                 )
             )
 
-    def _avg_send(self, message):
-        """Send ``message`` about this request to the requester (mail.mail)."""
+    def _avg_send(self, template_xmlid):
+        """Send the requester the message of one step of her request: the mail
+        template ``template_xmlid`` (data/mail_template_data.xml, one per step,
+        editable by the practice), rendered in her language (mail.mail)."""
         self.ensure_one()
+        template = self.env.ref(template_xmlid)
         if not self.requester_email:
+            body = template._render_field(
+                "body_html", self.ids, engine="qweb", compute_lang=True
+            )
             self.message_post(
                 body=_(
                     "No e-mail address to send this to; tell the requester: %(msg)s",
-                    msg=message,
+                    msg=tools.html2plaintext(body[self.id]),
                 )
             )
             return
-        template = self.env.ref("avg_coaching.mail_template_avg_request_message")
-        lang = self.partner_id.lang or self.env.lang
-        template.with_context(avg_message=message, lang=lang).send_mail(
-            self.id, force_send=False, email_layout_xmlid=False
-        )
+        template.send_mail(self.id, force_send=False, email_layout_xmlid=False)
 
     def _avg_schedule_deadline_activity(self, days=7):
         for request in self.filtered(lambda r: r.state in OPEN_STATES):
@@ -921,8 +906,7 @@ class AvgRequest(models.Model):
         )
         if dossier:
             return dossier.coach_id
-        group = self.env.ref("avg_coaching.group_avg_privacy_manager")
-        return group.sudo().users.filtered(lambda u: not u.share and u.active)[:1]
+        return self.env["res.users"]._avg_privacy_manager()
 
     @api.model
     def _cron_deadline_reminders(self):
@@ -1023,52 +1007,15 @@ class AvgRequest(models.Model):
 
     # ------------------------------------------------------------ portal
     @api.model
-    def _avg_portal_values(self, partner, post):
-        """Validated values of a request the logged-in client files about herself.
-        Raises UserError with a message for her when something is missing."""
-        kind = post.get("request_type")
-        if kind not in dict(REQUEST_TYPES):
-            raise UserError(_("Choose what you want to ask for."))
-        vals = {
-            "partner_id": partner.id,
-            "request_type": kind,
-            "origin": "portal",
-            "identity_method": "portal",
-            "description": self._avg_clean_text(post.get("description")),
-        }
-        if kind == "restriction":
-            ground = post.get("restriction_ground")
-            if ground not in dict(RESTRICTION_GROUNDS):
-                raise UserError(
-                    _("Choose on which of the four grounds you ask for restriction.")
-                )
-            vals["restriction_ground"] = ground
-        elif kind == "rectification":
-            field = post.get("rectification_field") or "other"
-            if field not in dict(RECTIFIABLE):
-                field = "other"
-            wrong = self._avg_clean_text(post.get("rectification_wrong"))
-            correct = self._avg_clean_text(post.get("rectification_correct"))
-            if not (wrong and correct):
-                raise UserError(_("Say what is wrong and what it should be."))
-            vals.update(
-                rectification_field=field,
-                rectification_wrong=wrong,
-                rectification_correct=correct,
-            )
-        elif kind == "withdrawal":
-            try:
-                consent_id = int(post.get("consent_id") or 0)
-            except (TypeError, ValueError):
-                consent_id = 0
-            consent = self.env["avg.consent"].sudo().browse(consent_id).exists()
-            if not consent or consent.partner_id != partner:
-                raise UserError(_("Choose one of your own consents to withdraw."))
-            vals["consent_id"] = consent.id
+    def _avg_portal_create(self, vals):
+        """File the request a logged-in client made about herself: ``vals`` were
+        checked by the portal controller (``controllers/request_forms.py``); her
+        login verifies who she is."""
+        vals = dict(vals, origin="portal", identity_method="portal")
         duplicate = self.sudo().search_count(
             [
-                ("partner_id", "=", partner.id),
-                ("request_type", "=", kind),
+                ("partner_id", "=", vals["partner_id"]),
+                ("request_type", "=", vals["request_type"]),
                 ("state", "in", OPEN_STATES),
                 ("consent_id", "=", vals.get("consent_id", False)),
             ],
@@ -1081,25 +1028,6 @@ class AvgRequest(models.Model):
                     "on it. You see its status and due date below."
                 )
             )
-        return vals
-
-    @api.model
-    def _avg_clean_text(self, value):
-        if not isinstance(value, str):
-            return False
-        value = value.strip()
-        if len(value) > TEXT_LIMIT:
-            raise UserError(
-                _(
-                    "Your text is too long: keep it under %(limit)s characters.",
-                    limit=TEXT_LIMIT,
-                )
-            )
-        return value or False
-
-    @api.model
-    def _avg_portal_create(self, partner, post):
-        vals = self._avg_portal_values(partner, post)
         # sudo() after validation: the subject is the logged-in user's own partner.
         request = self.sudo().create(vals)
         request.write(
@@ -1114,76 +1042,14 @@ class AvgRequest(models.Model):
 
     def _avg_send_receipt(self):
         """Acknowledge receipt, with the date the answer is due."""
-        date = tools.format_date(self.env, self.date_due)
-        if self.state == "verified":
-            message = _(
-                "We have received your request %(ref)s. We answer by %(date)s "
-                "at the latest.",
-                ref=self.name,
-                date=date,
-            )
-        else:
-            message = _(
-                "We have received your request %(ref)s. We may ask you to confirm "
-                "who you are; we answer by %(date)s at the latest.",
-                ref=self.name,
-                date=date,
-            )
-        self._avg_send(message)
+        self._avg_send("avg_coaching.mail_template_avg_request_received")
 
     # ------------------------------------------------------------ public form
     @api.model
-    def _avg_public_key(self):
-        master = self.env["avg.data.key"]._avg_current_master()
-        return crypto.derive_key(master, "avg.request.public")
-
-    @api.model
-    def _avg_public_token(self, post):
-        """A confirmation token carrying the request itself, encrypted: nothing is
-        stored until the person confirms through the link sent to the address."""
-        name = self._avg_clean_text(post.get("name"))
-        email = tools.email_normalize(post.get("email") or "")
-        kind = post.get("request_type")
-        if not name or not email:
-            raise UserError(_("Fill in your name and a valid e-mail address."))
-        if kind not in PUBLIC_TYPES:
-            raise UserError(_("Choose what you want to ask for."))
-        payload = {
-            "name": name,
-            "email": email,
-            "type": kind,
-            "description": self._avg_clean_text(post.get("description")),
-            "expires": int(time.time()) + PUBLIC_TOKEN_HOURS * 3600,
-        }
-        if kind == "rectification" and not payload["description"]:
-            raise UserError(_("Say what is wrong and what it should be."))
-        token = crypto.encrypt(
-            self._avg_public_key(), json.dumps(payload), "avg.request.public"
-        )
-        return token, payload
-
-    @api.model
-    def _avg_public_open(self, token):
-        """The payload of a valid, unexpired token, or None."""
-        if not isinstance(token, str) or len(token) > 20000:
-            return None
-        try:
-            payload = json.loads(
-                crypto.decrypt(self._avg_public_key(), token, "avg.request.public")
-            )
-        except (crypto.CryptoError, ValueError, UserError):
-            return None
-        if not isinstance(payload, dict) or payload.get("expires", 0) < time.time():
-            return None
-        return payload
-
-    @api.model
-    def _avg_public_confirm(self, token):
-        """Create the request of a confirmed token (once). Returns it, or None."""
-        payload = self._avg_public_open(token)
-        if not payload:
-            return None
-        token_hash = hashlib.sha256(token.encode()).hexdigest()
+    def _avg_public_create(self, payload, token_hash):
+        """Create the request of a confirmed public-form link (once: the link's
+        fingerprint ``token_hash`` is stored). ``payload`` is what the link
+        carried (``services/tokens.py``). Returns the request."""
         existing = self.sudo().search([("public_token_hash", "=", token_hash)], limit=1)
         if existing:
             return existing

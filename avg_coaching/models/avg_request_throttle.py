@@ -1,9 +1,8 @@
-import hashlib
-import hmac
-
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
+
+from ..services import crypto
 
 
 class AvgRequestThrottle(models.Model):
@@ -18,10 +17,7 @@ class AvgRequestThrottle(models.Model):
     @api.model
     def _avg_key(self, kind, value):
         secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
-        digest = hmac.new(
-            secret.encode(), f"{kind}:{value}".encode(), hashlib.sha256
-        ).hexdigest()
-        return f"{kind}:{digest}"
+        return f"{kind}:{crypto.keyed_hash(secret, f'{kind}:{value}')}"
 
     @api.model
     def _avg_hit(self, kind, value, limit, hours=1):

@@ -351,6 +351,15 @@ class AvgSubjectData(models.AbstractModel):
         }
 
     # ------------------------------------------------------------ references
+    # The reach of Odoo's privacy_lookup (many2one to res.partner, e-mail fields,
+    # name where an e-mail is kept, messages she wrote), but not its query
+    # (privacy.lookup.wizard._get_query), which serves the privacy manager's
+    # review: it takes every contact with her name as hers (a namesake's records
+    # would enter her export; test_export_leaves_out_a_namesake), leaves out
+    # links that cascade with the contact (her bank accounts, her document
+    # password), and needs an e-mail address (without one its ILIKE '%%'
+    # matches every record with an e-mail). test_export_finds_all_that_
+    # privacy_lookup_finds keeps the two in step.
     @api.model
     @tools.ormcache()
     def _avg_reference_columns(self):

@@ -157,6 +157,12 @@ class CoachingDossier(models.Model):
         string="Two-factor login switched off",
         compute="_compute_avg_two_factor_off",
     )
+    avg_readonly = fields.Boolean(
+        string="Content read-only",
+        compute="_compute_avg_readonly",
+        help="The dossier is closed, or its content is locked (key unavailable, "
+        "destroyed or damaged): the form shows its content read-only.",
+    )
     document_ids = fields.One2many(
         "coaching.document", "dossier_id", string="Documents"
     )
@@ -273,6 +279,12 @@ class CoachingDossier(models.Model):
         for dossier in self:
             choice = dossier.retention_years_choice
             dossier.retention_years = int(choice) if choice else False
+
+    @api.depends("state", "avg_content_locked")
+    def _compute_avg_readonly(self):
+        for dossier in self:
+            locked = dossier.avg_content_locked
+            dossier.avg_readonly = dossier.state == "closed" or locked
 
     @api.depends("session_ids.invoice_line_id")
     def _compute_invoice_ids(self):

@@ -54,14 +54,5 @@ class CoachingDossierPart(models.AbstractModel):
                         reasons="; ".join(reasons),
                     )
                 )
-        log_model = parts.env["avg.deletion.log"]
-        refs = log_model._avg_subject_refs(parts.client_id)
-        counts = {}
-        for part in parts:
-            counts[part.client_id.id] = counts.get(part.client_id.id, 0) + 1
-        log_model._avg_record_many(
-            "purge",
-            [(refs[pid], {self._name: count}) for pid, count in counts.items()],
-            reason="manual",
-        )
+        parts.env["avg.deletion.log"]._avg_record_purge(parts, reason="manual")
         return super(CoachingDossierPart, parts).unlink()

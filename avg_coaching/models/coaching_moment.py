@@ -149,17 +149,7 @@ class CoachingMoment(models.Model):
         )
 
     def _avg_purge_moment(self, policy):
-        log_model = self.env["avg.deletion.log"]
-        refs = log_model._avg_subject_refs(self.client_id)
-        counts = {}
-        for moment in self:
-            counts.setdefault(moment.client_id.id, 0)
-            counts[moment.client_id.id] += 1
-        log_model._avg_record_many(
-            "purge",
-            [(refs[pid], {self._name: count}) for pid, count in counts.items()],
-            policy=policy,
-        )
+        self.env["avg.deletion.log"]._avg_record_purge(self, policy=policy)
         clients = self.client_id
         self.unlink()
         self.env["avg.data.key"]._avg_rekey(clients)

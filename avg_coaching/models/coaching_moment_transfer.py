@@ -5,7 +5,7 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..services import identifiers
+from ..services import identifiers, settings
 from .avg_encrypted_mixin import EncryptedBinary
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
@@ -495,8 +495,6 @@ class CoachingMomentTransfer(models.Model):
         """Delete the local export copy and ask the coach to delete the moments in
         the ZKM Computer Service."""
         today = fields.Date.context_today(self)
-        log_model = self.env["avg.deletion.log"]
-        refs = log_model._avg_subject_refs(self.client_id)
         self.with_context(tracking_disable=True).write(
             {
                 "export_content_enc": False,
@@ -520,19 +518,15 @@ class CoachingMomentTransfer(models.Model):
                 ),
                 user_id=transfer.coach_id.id,
             )
-        log_model._avg_record_many(
-            "purge",
-            [(refs[t.client_id.id], {f"{self._name} (export copy)": 1}) for t in self],
-            policy=policy,
+        self.env["avg.deletion.log"]._avg_record_purge(
+            self, label=f"{self._name} (export copy)", policy=policy
         )
 
     @api.model
     def _avg_confirm_days(self):
-        value = self.env["ir.config_parameter"].sudo().get_param(CONFIRM_DAYS_PARAM, "")
-        try:
-            return max(int(value), 1)
-        except ValueError:
-            return DEFAULT_CONFIRM_DAYS
+        return settings.get_int(
+            self.env, CONFIRM_DAYS_PARAM, DEFAULT_CONFIRM_DAYS, minimum=1
+        )
 
     @api.model
     def _cron_escalate(self):
@@ -551,7 +545,7 @@ class CoachingMomentTransfer(models.Model):
                 ),
             ]
         )
-        manager = self.env["avg.processor.agreement"]._avg_privacy_manager()
+        manager = self.env["res.users"]._avg_privacy_manager()
         for transfer in overdue:
             user = manager or transfer.coach_id
             transfer.activity_schedule(

@@ -170,11 +170,8 @@ class CoachingSpecialData(models.Model):
         )
 
     def _avg_purge_special_withdrawn(self, policy):
-        log_model = self.env["avg.deletion.log"]
-        refs = log_model._avg_subject_refs(self.client_id)
-        entries = [
-            (refs[line.client_id.id], {"coaching.special.data": 1}) for line in self
-        ]
+        # Logged before the lines go: the log reads whose they were.
+        self.env["avg.deletion.log"]._avg_record_purge(self, policy=policy)
         # The dossier fields of the withdrawn categories go with their lines.
         for category in set(self.mapped("category")):
             fnames = [
@@ -189,4 +186,3 @@ class CoachingSpecialData(models.Model):
         clients = self.client_id
         self.unlink()
         self.env["avg.data.key"]._avg_rekey(clients)
-        log_model._avg_record_many("purge", entries, policy=policy)

@@ -3,6 +3,8 @@ import time
 from odoo import SUPERUSER_ID, api, models
 from odoo.http import request
 
+from ..services import settings
+
 # Session key: when the user last made a request (seconds since the epoch).
 LAST_SEEN = "avg_last_seen"
 DOSSIER_GROUPS = (
@@ -42,10 +44,5 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _avg_idle_limit(cls):
-        value = request.env(user=SUPERUSER_ID)["ir.config_parameter"].get_param(
-            "avg_coaching.idle_logout_minutes", "30"
-        )
-        try:
-            return max(int(value), 0) * 60
-        except ValueError:
-            return 30 * 60
+        env = request.env(user=SUPERUSER_ID)
+        return settings.get_int(env, "avg_coaching.idle_logout_minutes", 30) * 60

@@ -24,6 +24,7 @@ the data key, bound by associated data to the model, field and subject it belong
 import base64
 import binascii
 import hashlib
+import hmac
 import logging
 import os
 import time
@@ -131,6 +132,13 @@ def derive_key(master_key, purpose):
         salt=None,
         info=f"avg-derived:{purpose}".encode(),
     ).derive(master_key)
+
+
+def keyed_hash(secret, message):
+    """HMAC-SHA256 of ``message`` under ``secret`` (text, such as the database
+    secret), in hex: a reference that cannot be turned back into what it was
+    made from, yet is made again the same way by whoever holds the secret."""
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 def new_data_key():

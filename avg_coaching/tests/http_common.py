@@ -1,14 +1,38 @@
-"""What the HTTP tests of the read gate share: logging in as a user who has
-two-factor login on, and JSON-RPC calls as the web client makes them."""
+"""What the HTTP tests share: logging in as a user who has two-factor login on,
+JSON-RPC calls as the web client makes them, and (AvgPortalCase) the coach,
+consents and dossiers the portal tests start from."""
 
 import json
 
 from odoo import http
 from odoo.service import security
-from odoo.tests import HttpCase
+from odoo.tests import HttpCase, new_test_user
+
+from .common import COACH
 
 
 class AvgHttpCase(HttpCase):
+    # Stored content is read back as maintenance does (see common.py).
+    avg_read_as_maintenance = False
+    # A fresh install's rule: dossier content only after a two-factor login.
+    avg_two_factor_required = False
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if cls.avg_read_as_maintenance:
+            cls.env = cls.env(
+                context=dict(cls.env.context, avg_access_system="maintenance")
+            )
+        if cls.avg_two_factor_required:
+            cls.env["ir.config_parameter"].set_param(
+                "avg_coaching.two_factor_optional", False
+            )
+
+    @classmethod
+    def avg_new_coach(cls, login, **kw):
+        return new_test_user(cls.env, login, groups=f"base.group_user,{COACH}", **kw)
+
     def avg_login(self, user, password, two_factor=True):
         """Log ``user`` in over HTTP. With ``two_factor``: the session a two-factor
         login ends with (/web/login/totp). HttpCase.authenticate() cannot type the
@@ -44,3 +68,36 @@ class AvgHttpCase(HttpCase):
             headers={"Content-Type": "application/json"},
         )
         return response.text
+
+
+class AvgPortalCase(AvgHttpCase):
+    """The portal over HTTP: made in setUpClass with the helpers below."""
+
+    # False where the test env reads as the superuser without naming a purpose.
+    avg_read_as_maintenance = True
+
+    @classmethod
+    def avg_consent(cls, partner, purpose="dossier", **extra):
+        """A consent given on the signed agreement."""
+        vals = {
+            "partner_id": partner.id,
+            "purpose": purpose,
+            "method": "signed_agreement",
+            "text_version": "Overeenkomst v1",
+            "date_given": "2026-01-05",
+        }
+        vals.update(extra)
+        return cls.env["avg.consent"].create(vals)
+
+    @classmethod
+    def avg_dossier(cls, client, coach, notes=None, **vals):
+        """A dossier of ``client`` (a partner) with ``coach``; with ``notes``, one
+        session on 2026-02-01 with these notes."""
+        dossier = cls.env["coaching.dossier"].create(
+            dict(vals, client_id=client.id, coach_id=coach.id)
+        )
+        if notes:
+            cls.env["coaching.session"].create(
+                {"dossier_id": dossier.id, "date": "2026-02-01", "notes": notes}
+            )
+        return dossier

@@ -2,10 +2,16 @@ import psycopg2
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
+from odoo.tests import freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import AvgCoachingCase, agree_document_password, protected_json
+from .common import (
+    AvgCoachingCase,
+    agree_document_password,
+    new_portal_client,
+    protected_json,
+)
+from .http_common import AvgPortalCase
 
 TOTP = "JBSWY3DPEHPK3PXPJBSWY3DP"
 
@@ -256,35 +262,19 @@ class TestAccessLog(AvgCoachingCase):
 
 
 @tagged("post_install", "-at_install")
-class TestAccessLogPortal(HttpCase):
+class TestAccessLogPortal(AvgPortalCase):
     """The client sees who read her dossier, in date order, by period."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(
-            context=dict(cls.env.context, avg_access_system="maintenance")
-        )
-        cls.coach = new_test_user(
-            cls.env, "log_portal_coach", "base.group_user,avg_coaching.group_avg_coach"
-        )
-        cls.client_user = new_test_user(
-            cls.env, "log_portal_client", "base.group_portal", password="log-portal-pw"
+        cls.coach = cls.avg_new_coach("log_portal_coach")
+        cls.client_user = new_portal_client(
+            cls.env, "log_portal_client", "log-portal-pw"
         )
         partner = cls.client_user.partner_id
-        partner.write({"is_coaching_client": True, "coaching_birthdate": "1980-01-01"})
-        cls.env["avg.consent"].create(
-            {
-                "partner_id": partner.id,
-                "purpose": "dossier",
-                "method": "signed_form",
-                "text_version": "Toestemming v1",
-                "date_given": "2026-01-05",
-            }
-        )
-        cls.dossier = cls.env["coaching.dossier"].create(
-            {"client_id": partner.id, "coach_id": cls.coach.id, "help_question": "Hv"}
-        )
+        cls.avg_consent(partner, method="signed_form", text_version="Toestemming v1")
+        cls.dossier = cls.avg_dossier(partner, cls.coach, help_question="Hv")
         cls.coaching_session = cls.env["coaching.session"].create(
             {"dossier_id": cls.dossier.id, "notes": "Notitie"}
         )

@@ -72,6 +72,7 @@ MODELS = {
     "avg.data.key": "technical",
     "avg.deletion.log": "technical",
     "avg.encrypted.mixin": "technical",
+    "avg.evidence.mixin": "technical",
     "avg.erasure": "technical",
     "base": "technical",
     # Extended for the BSN guard (chatter, attachment names); a message from
@@ -91,7 +92,8 @@ MODELS = {
     "avg.setup": "register",
     "avg.information.notice": "client",
     "res.partner": "client",
-    # Extended so that coaches land in Coaching (their home action).
+    # Extended so that coaches land in Coaching (their home action), and with
+    # the one place that names the privacy manager.
     "res.users": "technical",
     "account.move": "client",
     "account.move.line": "client",
@@ -162,17 +164,16 @@ PASSWORD = "matrix-Passw0rd!"
 
 @tagged("post_install", "-at_install")
 class TestAccessMatrix(AvgHttpCase):
+    avg_read_as_maintenance = True
+    avg_two_factor_required = True
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        env = cls.env(context=dict(cls.env.context, avg_access_system="maintenance"))
-        cls.env = env
-        # A fresh install's rule: dossier content only after a two-factor login.
-        env["ir.config_parameter"].set_param("avg_coaching.two_factor_optional", False)
-        coach_groups = "base.group_user,avg_coaching.group_avg_coach"
+        env = cls.env
         cls.users = {
-            "coach": new_test_user(env, "mx_coach", coach_groups, password=PASSWORD),
-            "coach2": new_test_user(env, "mx_coach2", coach_groups, password=PASSWORD),
+            "coach": cls.avg_new_coach("mx_coach", password=PASSWORD),
+            "coach2": cls.avg_new_coach("mx_coach2", password=PASSWORD),
             "privacy_manager": new_test_user(
                 env,
                 "mx_privacy",

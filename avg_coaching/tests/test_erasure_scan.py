@@ -88,7 +88,9 @@ SETUP = r"""
 import base64, json
 from dateutil.relativedelta import relativedelta
 from odoo import fields, models
+from odoo.addons.avg_coaching.controllers import request_forms
 from odoo.addons.avg_coaching.models.avg_encrypted_mixin import _EncryptedMixin
+from odoo.addons.avg_coaching.services import tokens
 
 env = env(context=dict(env.context, avg_access_system="maintenance"))
 SKIPPED = %(skipped)r
@@ -259,10 +261,12 @@ for prefix, who, invoiced in (("mka", "A", True), ("mkb", "B", False)):
     })
     encrypted.append(list(markers)[-1])
     # Her erasure request, filed in the portal.
-    request = env["avg.request"].with_user(user)._avg_portal_create(partner, {
-        "request_type": "erasure",
-        "description": mk("avg.request.description@create"),
-    })
+    request = env["avg.request"].with_user(user)._avg_portal_create(
+        request_forms.portal_request_values(env, partner, {
+            "request_type": "erasure",
+            "description": mk("avg.request.description@create"),
+        })
+    )
     request = env["avg.request"].browse(request.id)
     # Every record of this addon that names her: generated markers.
     for model_name, fnames in subject_models():
@@ -326,13 +330,17 @@ for prefix, who, invoiced in (("mka", "A", True), ("mkb", "B", False)):
 
 # The positive control: a public request never linked to a contact.
 Request = env["avg.request"]
-token, _payload = Request._avg_public_token({
+token, _payload = request_forms.seal_public_request(
+    env, request_forms.public_request_payload({
     "name": new_marker("mkp", "control avg.request.requester_name"),
     "email": new_marker("mkp", "control avg.request.requester_email") + "@example.test",
     "request_type": "access",
     "description": new_marker("mkp", "control avg.request.description"),
-})
-control = Request._avg_public_confirm(token)
+    })
+)
+control = Request._avg_public_create(
+    request_forms.open_public_request(env, token), tokens.fingerprint(token)
+)
 assert control and not control.partner_id
 env.cr.commit()
 out.update(markers=markers, failed=failed, encrypted=encrypted)

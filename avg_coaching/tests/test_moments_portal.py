@@ -1,13 +1,14 @@
 import json
 
 from odoo import http
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import tagged
 
-from .common import agree_document_password, protected_json
+from .common import agree_document_password, new_portal_client, protected_json
+from .http_common import AvgPortalCase
 
 
 @tagged("post_install", "-at_install")
-class TestMomentsPortal(HttpCase):
+class TestMomentsPortal(AvgPortalCase):
     """/my/moments over real HTTP: a client writes and edits her own moments while
     her trajectory is active; nobody else's, never after it closed; CSRF on every
     form."""
@@ -15,55 +16,16 @@ class TestMomentsPortal(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # Stored content is read back as maintenance does (see common.py).
-        cls.env = cls.env(
-            context=dict(cls.env.context, avg_access_system="maintenance")
-        )
-        cls.coach = new_test_user(
-            cls.env,
-            "moments_t_coach",
-            groups="base.group_user,avg_coaching.group_avg_coach",
-        )
-        cls.anna = new_test_user(
-            cls.env,
-            "anna_moments",
-            groups="base.group_portal",
-            password="anna-moments-pw",
-        )
-        cls.bert = new_test_user(
-            cls.env,
-            "bert_moments",
-            groups="base.group_portal",
-            password="bert-moments-pw",
-        )
-        Dossier = cls.env["coaching.dossier"]
+        cls.coach = cls.avg_new_coach("moments_t_coach")
+        cls.anna = new_portal_client(cls.env, "anna_moments", "anna-moments-pw")
+        cls.bert = new_portal_client(cls.env, "bert_moments", "bert-moments-pw")
         for user in (cls.anna, cls.bert):
-            user.partner_id.write(
-                {"is_coaching_client": True, "coaching_birthdate": "1980-01-01"}
+            cls.avg_consent(
+                user.partner_id, method="signed_form", text_version="Toestemming v1"
             )
-            cls.env["avg.consent"].create(
-                {
-                    "partner_id": user.partner_id.id,
-                    "purpose": "dossier",
-                    "method": "signed_form",
-                    "text_version": "Toestemming v1",
-                    "date_given": "2026-01-05",
-                }
-            )
-        cls.dossier_anna = Dossier.create(
-            {
-                "client_id": cls.anna.partner_id.id,
-                "coach_id": cls.coach.id,
-                "state": "active",
-            }
-        )
-        cls.dossier_bert = Dossier.create(
-            {
-                "client_id": cls.bert.partner_id.id,
-                "coach_id": cls.coach.id,
-                "state": "active",
-            }
-        )
+        anna, bert = cls.anna.partner_id, cls.bert.partner_id
+        cls.dossier_anna = cls.avg_dossier(anna, cls.coach, state="active")
+        cls.dossier_bert = cls.avg_dossier(bert, cls.coach, state="active")
         cls.moment_bert = cls.env["coaching.moment"].create(
             {"dossier_id": cls.dossier_bert.id, "text": "BERT-MOMENT"}
         )

@@ -5,7 +5,7 @@ import zipfile
 from pypdf import PdfReader
 
 from odoo import http
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import (
     DOCUMENT_PASSWORD,
@@ -13,41 +13,26 @@ from .common import (
     new_portal_client,
     open_protected_zip,
 )
+from .http_common import AvgPortalCase
 
 
 @tagged("post_install", "-at_install")
-class TestPrivacyPortal(HttpCase):
+class TestPrivacyPortal(AvgPortalCase):
     """/my/privacy over real HTTP: her own data only, CSRF on every form."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # Stored content is read back as maintenance does (see common.py).
-        cls.env = cls.env(
-            context=dict(cls.env.context, avg_access_system="maintenance")
-        )
-        cls.coach = new_test_user(
-            cls.env,
-            "portal_t_coach",
-            groups="base.group_user,avg_coaching.group_avg_coach",
-        )
+        cls.coach = cls.avg_new_coach("portal_t_coach")
         cls.anna = new_portal_client(cls.env, "anna_portal", "anna-portal-pw")
         cls.bert = new_portal_client(cls.env, "bert_portal", "bert-portal-pw")
-        cls.consent_anna = cls._consent(cls.anna.partner_id, "dossier")
-        cls.consent_bert = cls._consent(cls.bert.partner_id, "dossier")
-        cls.dossier_anna = cls.env["coaching.dossier"].create(
-            {
-                "client_id": cls.anna.partner_id.id,
-                "coach_id": cls.coach.id,
-                "help_question": "ANNA-HULPVRAAG",
-            }
-        )
-        cls.env["coaching.session"].create(
-            {
-                "dossier_id": cls.dossier_anna.id,
-                "date": "2026-02-01",
-                "notes": "ANNA-NOTITIE",
-            }
+        cls.consent_anna = cls.avg_consent(cls.anna.partner_id)
+        cls.consent_bert = cls.avg_consent(cls.bert.partner_id)
+        cls.dossier_anna = cls.avg_dossier(
+            cls.anna.partner_id,
+            cls.coach,
+            notes="ANNA-NOTITIE",
+            help_question="ANNA-HULPVRAAG",
         )
         insurer = cls.env["res.partner"].create({"name": "Fictieve Zorgverzekeraar"})
         cls.env["coaching.insurer.disclosure"].create(
@@ -58,12 +43,8 @@ class TestPrivacyPortal(HttpCase):
                 "shared": "invoice",
             }
         )
-        cls.dossier_bert = cls.env["coaching.dossier"].create(
-            {
-                "client_id": cls.bert.partner_id.id,
-                "coach_id": cls.coach.id,
-                "help_question": "BERT-HULPVRAAG",
-            }
+        cls.dossier_bert = cls.avg_dossier(
+            cls.bert.partner_id, cls.coach, help_question="BERT-HULPVRAAG"
         )
         # Seed 004 §2: Anna's coach agreed a document password with her; Bert has
         # none yet.
@@ -72,18 +53,6 @@ class TestPrivacyPortal(HttpCase):
         # a test run is the test server itself: point it at a closed port (the
         # text checked does not depend on styles).
         cls.env["ir.config_parameter"].set_param("report.url", "http://127.0.0.1:9")
-
-    @classmethod
-    def _consent(cls, partner, purpose):
-        return cls.env["avg.consent"].create(
-            {
-                "partner_id": partner.id,
-                "purpose": purpose,
-                "method": "signed_agreement",
-                "text_version": "Overeenkomst v1",
-                "date_given": "2026-01-05",
-            }
-        )
 
     def test_overview_shows_her_data_only(self):
         self.authenticate("anna_portal", "anna-portal-pw")

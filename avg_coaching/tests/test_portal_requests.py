@@ -2,7 +2,7 @@ import csv
 import io
 
 from odoo import http
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import (
     agree_document_password,
@@ -10,20 +10,19 @@ from .common import (
     open_protected_zip,
     protected_json,
 )
+from .http_common import AvgPortalCase
 
 
 @tagged("post_install", "-at_install")
-class TestPortalRequests(HttpCase):
+class TestPortalRequests(AvgPortalCase):
     """Requests, CSV export and the reach of the collector, over real HTTP."""
+
+    avg_read_as_maintenance = False
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.coach = new_test_user(
-            cls.env,
-            "req_t_coach",
-            groups="base.group_user,avg_coaching.group_avg_coach",
-        )
+        cls.coach = cls.avg_new_coach("req_t_coach")
         cls.anna = new_portal_client(
             cls.env,
             "anna_req",
@@ -34,51 +33,19 @@ class TestPortalRequests(HttpCase):
         cls.bert = new_portal_client(
             cls.env, "bert_req", "bert-req-pw", email="bert.req@client.test"
         )
-        cls.consent_anna = cls.env["avg.consent"].create(
-            {
-                "partner_id": cls.anna.partner_id.id,
-                "purpose": "dossier",
-                "method": "signed_agreement",
-                "text_version": "Overeenkomst v1",
-                "date_given": "2026-01-05",
-            }
+        cls.consent_anna = cls.avg_consent(cls.anna.partner_id)
+        cls.avg_consent(cls.bert.partner_id)
+        cls.dossier_anna = cls.avg_dossier(
+            cls.anna.partner_id,
+            cls.coach,
+            notes="ANNA-NOTITIE",
+            help_question="ANNA-HULPVRAAG",
         )
-        cls.env["avg.consent"].create(
-            {
-                "partner_id": cls.bert.partner_id.id,
-                "purpose": "dossier",
-                "method": "signed_agreement",
-                "text_version": "Overeenkomst v1",
-                "date_given": "2026-01-05",
-            }
-        )
-        cls.dossier_anna = cls.env["coaching.dossier"].create(
-            {
-                "client_id": cls.anna.partner_id.id,
-                "coach_id": cls.coach.id,
-                "help_question": "ANNA-HULPVRAAG",
-            }
-        )
-        cls.env["coaching.session"].create(
-            {
-                "dossier_id": cls.dossier_anna.id,
-                "date": "2026-02-01",
-                "notes": "ANNA-NOTITIE",
-            }
-        )
-        cls.dossier_bert = cls.env["coaching.dossier"].create(
-            {
-                "client_id": cls.bert.partner_id.id,
-                "coach_id": cls.coach.id,
-                "help_question": "BERT-HULPVRAAG",
-            }
-        )
-        cls.env["coaching.session"].create(
-            {
-                "dossier_id": cls.dossier_bert.id,
-                "date": "2026-02-01",
-                "notes": "BERT-NOTITIE",
-            }
+        cls.dossier_bert = cls.avg_dossier(
+            cls.bert.partner_id,
+            cls.coach,
+            notes="BERT-NOTITIE",
+            help_question="BERT-HULPVRAAG",
         )
         # Her downloads are protected with the password agreed with her coach.
         agree_document_password(cls.env, cls.anna.partner_id)
@@ -299,6 +266,34 @@ class TestPortalRequests(HttpCase):
             ("res.partner", self.bert.partner_id.id),
         }
         self.assertFalse(exported & bert_records)
+
+    def test_export_leaves_out_a_namesake(self):
+        """Why the collector does not run privacy_lookup's own query: that query
+        (for the privacy manager's review) takes every contact with her name as
+        hers. Another client with the same name and another address is not her:
+        her records stay out of the export."""
+        namesake = self.env["res.partner"].create(
+            {
+                "name": self.anna.partner_id.name,
+                "email": "andere.anna@client.test",
+                "is_coaching_client": True,
+                "coaching_birthdate": "1970-01-01",
+            }
+        )
+        self.avg_consent(namesake)
+        dossier = self.avg_dossier(namesake, self.coach, help_question="ANDERE-ANNA")
+        wizard = self.env["privacy.lookup.wizard"].create(
+            {"name": self.anna.partner_id.name, "email": self.anna.partner_id.email}
+        )
+        wizard.action_lookup()
+        found = {(line.res_model, line.res_id) for line in wizard.line_ids}
+        self.assertIn(("coaching.dossier", dossier.id), found)
+        self.authenticate("anna_req", "anna-req-pw")
+        data = protected_json(self.url_open("/my/privacy/export.json").content)
+        exported = {(row["model"], row["id"]) for row in data["records"]}
+        self.assertNotIn(("coaching.dossier", dossier.id), exported)
+        self.assertNotIn(("res.partner", namesake.id), exported)
+        self.assertNotIn("ANDERE-ANNA", str(data))
 
     def test_exports_ignore_other_ids(self):
         """There is no id to change in an export URL: extra parameters naming

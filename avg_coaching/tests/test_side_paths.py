@@ -16,15 +16,15 @@ TOTP = "JBSWY3DPEHPK3PXPJBSWY3DP"
 
 @tagged("post_install", "-at_install")
 class TestSidePaths(AvgHttpCase):
+    avg_read_as_maintenance = True
+    avg_two_factor_required = True
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        env = cls.env(context=dict(cls.env.context, avg_access_system="maintenance"))
-        cls.env = env
-        env["ir.config_parameter"].set_param("avg_coaching.two_factor_optional", False)
-        coach_groups = "base.group_user,avg_coaching.group_avg_coach"
-        cls.coach = new_test_user(env, "sp_coach", coach_groups, password=PASSWORD)
-        cls.coach2 = new_test_user(env, "sp_coach2", coach_groups, password=PASSWORD)
+        env = cls.env
+        cls.coach = cls.avg_new_coach("sp_coach", password=PASSWORD)
+        cls.coach2 = cls.avg_new_coach("sp_coach2", password=PASSWORD)
         cls.bookkeeper = new_test_user(
             env,
             "sp_books",

@@ -1,4 +1,6 @@
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import tagged
+
+from .http_common import AvgPortalCase
 
 WAIT_FOR_FORM = """
     const deadline = Date.now() + 20000;
@@ -16,18 +18,15 @@ WAIT_FOR_FORM = """
 
 
 @tagged("post_install", "-at_install")
-class TestWebClient(HttpCase):
+class TestWebClient(AvgPortalCase):
     """The coach's forms open in a real browser (headless Chromium) without errors."""
+
+    avg_read_as_maintenance = False
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.coach = new_test_user(
-            cls.env,
-            "web_coach",
-            groups="base.group_user,avg_coaching.group_avg_coach",
-            password="web-coach-pw",
-        )
+        cls.coach = cls.avg_new_coach("web_coach", password="web-coach-pw")
         client = cls.env["res.partner"].create(
             {
                 "name": "Browser Testcliënt",

@@ -69,15 +69,7 @@ class AvgRequestDecision(models.TransientModel):
                 )
             )
         request.write({"extension_months": months, "extension_reason": reason})
-        request._avg_send(
-            _(
-                "We need more time to answer your request %(ref)s, because: "
-                "%(reason)s. We answer by %(date)s at the latest.",
-                ref=request.name,
-                reason=reason,
-                date=tools.format_date(self.env, request.date_due),
-            )
-        )
+        request._avg_send("avg_coaching.mail_template_avg_request_extended")
         request.message_post(
             body=_(
                 "Deadline extended to %(date)s; the requester has been told why.",

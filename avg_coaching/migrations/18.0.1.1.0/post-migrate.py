@@ -48,6 +48,13 @@ def migrate(cr, version):
         env["ir.config_parameter"].search(
             [("key", "=", "avg_coaching.dossier_retention_years")]
         ).unlink()
+    # One mail template per step of a request replaces the generic one that
+    # Python filled with its text (issue 16).
+    generic = env.ref(
+        "avg_coaching.mail_template_avg_request_message", raise_if_not_found=False
+    )
+    if generic:
+        generic.unlink()
     # One cron for retention: the reminders run at the end of the purge.
     cron = env.ref("avg_coaching.ir_cron_retention_reminders", raise_if_not_found=False)
     if cron:
