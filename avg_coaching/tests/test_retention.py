@@ -13,23 +13,11 @@ from odoo.tools import config, mute_logger
 from odoo.tools.misc import exec_pg_environ, find_pg_tool
 
 from ..models.avg_retention_policy import RULES
-from .common import AvgCoachingCase
+from .common import RetentionCase
 
 
 @tagged("post_install", "-at_install")
-class TestRetention(AvgCoachingCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._ensure_chart_of_accounts()
-        cls.Policy = cls.env["avg.retention.policy"]
-        cls.cron = cls.env.ref("avg_coaching.ir_cron_retention_purge")
-
-    def _run_cron(self, day):
-        with freeze_time(day):
-            self.cron.method_direct_trigger()
-        self.env.invalidate_all()
-
+class TestRetention(RetentionCase):
     def _closed_dossier(self, client, date_end, **extra):
         # A dossier needs the client's age and her dossier consent (issue 15).
         if not client.sudo().coaching_birthdate_stored:
@@ -56,21 +44,6 @@ class TestRetention(AvgCoachingCase):
         vals = {"name": name, "is_coaching_client": True, "email": f"{name[:3]}@x.test"}
         vals.update(extra)
         return self.env["res.partner"].create(vals)
-
-    def _invoice(self, partner, day):
-        with freeze_time(day):
-            move = self.env["account.move"].create(
-                {
-                    "move_type": "out_invoice",
-                    "partner_id": partner.id,
-                    "invoice_date": day,
-                    "invoice_line_ids": [
-                        (0, 0, {"name": "Coachingsessie", "price_unit": 100})
-                    ],
-                }
-            )
-            move.action_post()
-        return move
 
     # ---------------------------------------------------------------- policies
     def test_default_policies_shipped(self):

@@ -11,25 +11,15 @@ from freezegun import freeze_time
 
 from odoo.tests import tagged
 
-from .common import AvgCoachingCase
+from .common import RetentionCase
 
 
 @tagged("post_install", "-at_install")
-class TestRetentionTerms(AvgCoachingCase):
+class TestRetentionTerms(RetentionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls._ensure_chart_of_accounts()
-        cls.cron = cls.env.ref("avg_coaching.ir_cron_retention_purge")
         cls.Activity = cls.env["avg.processing.activity"]
-
-    def policy(self, code):
-        return self.env.ref(f"avg_coaching.retention_policy_{code}")
-
-    def _run_cron(self, day):
-        with freeze_time(day):
-            self.cron.method_direct_trigger()
-        self.env.invalidate_all()
 
     def _client(self, name, day="2018-01-01", **extra):
         vals = {
@@ -66,21 +56,6 @@ class TestRetentionTerms(AvgCoachingCase):
         """Nothing is recorded in a dossier before the client's consent for it."""
         if not self.env["avg.consent"]._avg_has_consent(client, "dossier"):
             self._consent(client, "dossier", date_given="2016-12-01")
-
-    def _invoice(self, partner, day):
-        with freeze_time(day):
-            move = self.env["account.move"].create(
-                {
-                    "move_type": "out_invoice",
-                    "partner_id": partner.id,
-                    "invoice_date": day,
-                    "invoice_line_ids": [
-                        (0, 0, {"name": "Coachingsessie", "price_unit": 100})
-                    ],
-                }
-            )
-            move.action_post()
-        return move
 
     def assertBoundary(self, due, kept, gone):
         """The day before ``due`` ``kept()`` holds; on ``due``, ``gone()``."""
