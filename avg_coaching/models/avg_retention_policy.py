@@ -15,6 +15,8 @@ from odoo.tools.translate import LazyGettext, LazyTranslate
 
 from ..services.erasure import erasure_env
 from .avg_access_log import AvgAccessLog
+from .avg_deletion_log import AvgDeletionLog
+from .avg_request import AvgRequest
 from .coaching_dossier import CoachingDossier
 from .coaching_moment import CoachingMoment
 from .coaching_moment_transfer import CoachingMomentTransfer
@@ -203,6 +205,31 @@ RULES = {
             ),
         ),
     ),
+    # Requests never linked to a contact (the public form): anonymised.
+    "request": Rule(
+        _lt("after the request was closed"),
+        (
+            Handler(
+                "avg.request",
+                AvgRequest._avg_due_request,
+                AvgRequest._avg_purge_request,
+                start="date_closed",
+            ),
+        ),
+    ),
+    # The deletion log and the journal: the evidence that the terms above were
+    # applied; never shorter than the longest of them (_check_deletion_log_term).
+    "deletion_log": Rule(
+        _lt("after the deletion"),
+        (
+            Handler(
+                "avg.deletion.log",
+                AvgDeletionLog._avg_due_deletion_log,
+                AvgDeletionLog._avg_purge_deletion_log,
+                start="date",
+            ),
+        ),
+    ),
 }
 
 
@@ -235,6 +262,8 @@ class AvgRetentionPolicy(models.Model):
             ("moment", "ZKM personal moments after the trajectory"),
             ("zkm_transfer", "ZKM transfer copies"),
             ("access_log", "Access log of dossier content"),
+            ("request", "Data-subject requests not linked to a contact"),
+            ("deletion_log", "Deletion log and journal"),
         ],
         string="Handler",
         required=True,
@@ -277,6 +306,31 @@ class AvgRetentionPolicy(models.Model):
                 raise ValidationError(
                     _("Retention periods and reminder days cannot be negative.")
                 )
+
+    @api.constrains("period", "period_unit", "active")
+    def _check_deletion_log_term(self):
+        """The deletion log proves that every other term was applied: it is kept
+        at least as long as the longest of them."""
+        policies = self.search([("code", "!=", False)])
+        log = policies.filtered(lambda p: p.code == "deletion_log")
+        if not log or not (self & policies):
+            return
+        origin = date(2000, 1, 1)
+        longest = max(
+            (p for p in policies - log if p.active),
+            key=lambda p: origin + p._avg_delta(),
+            default=None,
+        )
+        if longest and origin + log._avg_delta() < origin + longest._avg_delta():
+            raise ValidationError(
+                _(
+                    "The deletion log must be kept at least as long as the longest "
+                    "retention term (%(policy)s: %(term)s): it is the proof that "
+                    "the data were deleted when their term ended.",
+                    policy=longest.name,
+                    term=longest._avg_term_text(),
+                )
+            )
 
     def write(self, vals):
         res = super().write(vals)

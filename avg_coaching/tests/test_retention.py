@@ -4,6 +4,7 @@ import subprocess
 import uuid
 from unittest.mock import patch
 
+import psycopg2
 from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, api, fields
@@ -13,6 +14,7 @@ from odoo.tools import config, mute_logger
 from odoo.tools.misc import exec_pg_environ, find_pg_tool
 
 from ..models.avg_retention_policy import RULES
+from ..services.erasure import erasure_env
 from .common import RetentionCase
 
 
@@ -161,6 +163,76 @@ class TestRetention(RetentionCase):
         self.assertTrue(line.exists())
         self._run_cron("2026-05-01")
         self.assertFalse(line.exists())
+
+    def test_log_of_a_kept_contact_reveals_no_special_data_or_breach(self):
+        """Her reference can be followed back to a contact kept for her
+        invoices: no entry about her names special-category data or a breach."""
+        consent = self._consent(self.client, "special_health")
+        self.env["coaching.special.data"].create(
+            {"dossier_id": self.dossier.id, "category": "health"}
+            | {"relation_note": "Moe"}
+        )
+        breach = self.env["avg.breach"].create(
+            {"summary": "Laptop kwijt", "discovered_at": "2026-04-01 10:00:00"}
+        )
+        breach.subject_partner_ids = self.client
+        self.env["avg.breach.notification"].create(
+            {"breach_id": breach.id, "partner_id": self.client.id}
+        )
+        with freeze_time("2026-05-01 09:00:00"):
+            consent.action_withdraw()
+        self._run_cron("2026-05-01")
+        self.assertFalse(self.dossier.special_data_ids)
+        self._invoice(self.client, "2026-05-02")
+        # A part deleted by hand is logged too (reason: manual).
+        with freeze_time("2026-05-03"):
+            self.dossier.session_ids.with_user(self.coach).unlink()
+            self.client._avg_erase(reason="request")
+        self.assertTrue(self.client.exists(), "kept for her invoice")
+        self.assertFalse(breach.subject_partner_ids)
+        Log = self.env["avg.deletion.log"]
+        ref = Log._avg_subject_ref(self.client)
+        entries = Log.search([("subject_ref", "=", ref)])
+        self.assertTrue(entries)
+        for entry in entries:
+            for word in ("special", "breach", "special_withdrawn"):
+                self.assertNotIn(word, entry.counts + (entry.reason or ""))
+            self.assertNotEqual(entry.policy_id.code, "special_withdrawn")
+        # The purge under that policy is logged, without a reference.
+        withdrawn = Log.search([("policy_id.code", "=", "special_withdrawn")])
+        self.assertTrue(withdrawn)
+        self.assertFalse(any(withdrawn.mapped("subject_ref")))
+
+    def test_deletion_log_is_append_only(self):
+        self.client._avg_erase(reason="append-only test")
+        entry = self.env["avg.deletion.log"].search(
+            [("reason", "=", "append-only test"), ("operation", "=", "erase")]
+        )
+        self.assertEqual(len(entry), 1)
+        for env in (self.env, erasure_env(self.env)):
+            log = entry.with_env(env)
+            with self.assertRaisesRegex(UserError, "append-only"):
+                log.write({"counts": "{}"})
+            with self.assertRaisesRegex(UserError, "cannot be deleted"):
+                log.unlink()
+        with self.assertRaisesRegex(UserError, "cannot be deleted"):
+            entry.with_user(self.privacy_manager).unlink()
+        for statement in (
+            "DELETE FROM avg_deletion_log WHERE id = %s",
+            "UPDATE avg_deletion_log SET counts = '{}' WHERE id = %s",
+            "UPDATE avg_deletion_log SET subject_ref = 'x' WHERE id = %s",
+        ):
+            with (
+                self.assertRaisesRegex(psycopg2.Error, "append-only"),
+                mute_logger("odoo.sql_db"),
+                self.env.cr.savepoint(),
+            ):
+                self.env.cr.execute(statement, [entry.id])
+        self.assertTrue(entry.exists())
+        # A policy that goes takes only its link.
+        self.env.cr.execute(
+            "UPDATE avg_deletion_log SET policy_id = NULL WHERE id = %s", [entry.id]
+        )
 
     # ---------------------------------------------------------------- blockers
     def test_hold_and_restriction_block_everything(self):
