@@ -188,6 +188,7 @@ class AvgErasure(models.AbstractModel):
         """Every mail to or about these persons that is not the answer to their
         own erasure request still waiting to be sent: portal invitations,
         password and security notices, failed mails, notifications."""
+        partners.fetch(["email"])  # (not every column of a thousand contacts)
         emails = {tools.email_normalize(p.email) for p in partners if p.email} - {False}
         Mail = self.env["mail.mail"].sudo()
         domain = [("recipient_ids", "in", partners.ids)]

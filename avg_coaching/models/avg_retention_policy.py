@@ -69,7 +69,11 @@ class Rule(NamedTuple):
     remind: Callable | None = None
 
 
-# The one place that says what the daily retention run does, per policy code.
+# The one place that says what the daily retention run does, per policy code, in
+# the order it runs them: what erases a person or deletes a whole record before
+# what trims it (the agreement before the dossier content, the CRM term before the
+# client data), so that a run with a backlog does not first trim what it erases
+# next. On an ordinary day each term falls on a day of its own.
 RULES = {
     "contact": Rule(
         _lt("after the last contact"),
@@ -113,19 +117,6 @@ RULES = {
         ),
         agreed=True,
     ),
-    "client_data": Rule(
-        _lt("after the agreement ended"),
-        (
-            Handler(
-                "res.partner",
-                ResPartner._avg_due_client_data,
-                ResPartner._avg_purge_client_data,
-                start="avg_relation_end",
-                agreed_field="avg_agreed_years",
-            ),
-        ),
-        agreed=True,
-    ),
     "crm": Rule(
         _lt("after the client relationship ended"),
         (
@@ -143,6 +134,19 @@ RULES = {
                 ResPartner._avg_due_commissioner,
                 ResPartner._avg_purge_commissioner,
                 start="avg_commission_end",
+            ),
+        ),
+        agreed=True,
+    ),
+    "client_data": Rule(
+        _lt("after the agreement ended"),
+        (
+            Handler(
+                "res.partner",
+                ResPartner._avg_due_client_data,
+                ResPartner._avg_purge_client_data,
+                start="avg_relation_end",
+                agreed_field="avg_agreed_years",
             ),
         ),
         agreed=True,
@@ -442,7 +446,8 @@ class AvgRetentionPolicy(models.Model):
                 _logger.info("Retention: another run is busy; this run skipped")
                 return True
             done, budget, more = 0, BATCHES_PER_CALL, False
-            policies = self.search([])
+            order = list(RULES)
+            policies = self.search([]).sorted(lambda p: order.index(p.code))
             for policy in policies:
                 purged, _failed, used, more = policy._avg_run_locked(
                     today, BATCH_SIZE, max_batches=budget
