@@ -136,6 +136,29 @@ class TestRetention(RetentionCase):
         # The CRM term had ended: with the agreement gone, nothing keeps her.
         self.assertFalse(client.exists())
 
+    def test_backlog_erases_before_it_trims(self):
+        """A run that finds every term of a client ended (a backlog) erases her
+        without first trimming her contact: the engine runs what erases before
+        what trims (RULES' order)."""
+        self.assertLess(list(RULES).index("agreement"), list(RULES).index("dossier"))
+        self.assertLess(list(RULES).index("crm"), list(RULES).index("client_data"))
+        self.assertEqual(list(RULES)[-1], "deletion_log", "it logs the others")
+        client = self._client("Achterstand Cliënt", comment="Notitie")
+        dossier = self._closed_dossier(client, "2015-01-10")
+        ref = self.env["avg.deletion.log"]._avg_subject_ref(client)
+        self._run_cron("2026-11-01")
+        self.assertFalse(dossier.exists())
+        self.assertFalse(client.exists())
+        logs = self.env["avg.deletion.log"].search([("subject_ref", "=", ref)])
+        self.assertEqual(
+            sorted(logs.mapped("policy_id.code")),
+            ["agreement", "crm"],
+            logs.mapped("counts"),
+        )
+        self.assertEqual(
+            logs.filtered(lambda log: log.policy_id.code == "crm").operation, "erase"
+        )
+
     def test_crm_does_not_wait_for_the_dossier(self):
         client = self._client("CRM Cliënt", phone="+31 6 12121212")
         dossier = self._closed_dossier(client, "2019-01-10")

@@ -5,8 +5,10 @@ number of sessions it covered (it outlives them once the client is erased)."""
 
 import json
 import os
+from datetime import date
 
 import polib
+from dateutil.relativedelta import relativedelta
 
 from odoo import SUPERUSER_ID, api
 
@@ -62,6 +64,23 @@ def migrate(cr, version):
         """
     )
     _refresh_shipped_texts(env)
+    _deletion_log_term(env)
+
+
+def _deletion_log_term(env):
+    """The deletion log's new policy (8 years) is never shorter than the longest
+    term the practice keeps: a year more than it where one is longer."""
+    log = env.ref(
+        "avg_coaching.retention_policy_deletion_log", raise_if_not_found=False
+    )
+    if not log:
+        return
+    origin = date(2000, 1, 1)
+    others = env["avg.retention.policy"].search([("id", "!=", log.id)])
+    longest = max(others, key=lambda p: origin + p._avg_delta(), default=None)
+    if longest and origin + log._avg_delta() < origin + longest._avg_delta():
+        end = origin + longest._avg_delta() + relativedelta(years=1)
+        log.write({"period": (end - origin).days, "period_unit": "days"})
 
 
 # Texts shipped before (noupdate) and their new versions: replaced only where the
