@@ -1,11 +1,12 @@
+import fcntl
 import json
 import logging
 import os
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, config
-from odoo.tools.translate import LazyTranslate
 
 from ..services import crypto
 
@@ -13,8 +14,18 @@ _logger = logging.getLogger(__name__)
 
 # Journal lines waiting for the commit (in the cursor's post-commit data).
 _JOURNAL_PENDING = "avg_coaching.journal"
-
-_lt = LazyTranslate(__name__)
+# Set (for its own transaction) by the retention purge of entries past their
+# term: the only deletion the database lets through.
+PURGE_SETTING = "avg_coaching.deletion_log_purge"
+# Kinds of records whose mere existence says something about a person: that she
+# had special-category data (art. 9) recorded, or was involved in a breach.
+# An entry whose subject's contact remains (a purge, or an erasure that keeps
+# the contact for her invoices) can be followed back to her through its
+# reference: it counts them as "other records", without their kind.
+REVEALING_KINDS = ("coaching.special.data", "avg.breach", "avg.breach.notification")
+# Policies whose very name says so: their entries carry no subject reference.
+REVEALING_POLICIES = ("special_withdrawn",)
+OTHER_RECORDS = "other records"
 
 
 class AvgDeletionLog(models.Model):
@@ -23,14 +34,15 @@ class AvgDeletionLog(models.Model):
     ``subject_ref`` is an HMAC of the subject's id and creation time under the
     database secret: it cannot be turned back into a person, yet lets a restored
     backup find the same subject again to re-apply the erasure.
+
+    Append-only evidence: the ORM refuses every change and deletion (the
+    administrator's and the erasure path's too), and a database trigger refuses
+    them to SQL, except the retention engine's purge of entries past the
+    deletion log's own term (policy 'deletion_log'), which prunes the journal
+    of the same age.
     """
 
     _name = "avg.deletion.log"
-    _inherit = ["avg.evidence.mixin"]
-    _avg_evidence_refusal = _lt(
-        "The deletion log cannot be deleted: it is the record of what "
-        "was erased, and lets erasures be re-applied after a restore."
-    )
     _description = "Deletion log"
     _order = "date desc, id desc"
     _rec_name = "subject_ref"
@@ -47,6 +59,69 @@ class AvgDeletionLog(models.Model):
     )
     subject_ref = fields.Char(string="Subject reference", readonly=True, index=True)
     counts = fields.Text(string="Records per model", readonly=True)
+
+    def init(self):
+        # The database keeps the log append-only: what an entry says never
+        # changes (only a link to a deleted policy or user may go empty), and it
+        # is deleted only by the retention purge, which sets PURGE_SETTING for
+        # its own transaction.
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE OR REPLACE FUNCTION avg_deletion_log_guard() RETURNS trigger
+                AS $$
+                BEGIN
+                    IF TG_OP = 'DELETE' THEN
+                        IF coalesce(current_setting(%(setting)s, true), '') = 'on' THEN
+                            RETURN OLD;
+                        END IF;
+                        RAISE EXCEPTION 'avg_deletion_log is append-only';
+                    END IF;
+                    IF (NEW.id, NEW.date, NEW.operation, NEW.subject_ref, NEW.counts,
+                        NEW.reason, NEW.create_date)
+                       IS DISTINCT FROM
+                       (OLD.id, OLD.date, OLD.operation, OLD.subject_ref, OLD.counts,
+                        OLD.reason, OLD.create_date)
+                       OR (NEW.policy_id IS NOT NULL
+                           AND NEW.policy_id IS DISTINCT FROM OLD.policy_id)
+                       OR (NEW.create_uid IS NOT NULL
+                           AND NEW.create_uid IS DISTINCT FROM OLD.create_uid)
+                       OR (NEW.write_uid IS NOT NULL
+                           AND NEW.write_uid IS DISTINCT FROM OLD.write_uid) THEN
+                        RAISE EXCEPTION 'avg_deletion_log is append-only';
+                    END IF;
+                    RETURN NEW;
+                END;
+                $$ LANGUAGE plpgsql;
+                DROP TRIGGER IF EXISTS avg_deletion_log_guard ON avg_deletion_log;
+                CREATE TRIGGER avg_deletion_log_guard
+                    BEFORE UPDATE OR DELETE ON avg_deletion_log
+                    FOR EACH ROW EXECUTE FUNCTION avg_deletion_log_guard();
+                """,
+                setting=PURGE_SETTING,
+            )
+        )
+
+    def write(self, vals):  # pylint: disable=method-required-super
+        raise UserError(
+            _(
+                "The deletion log is append-only: an entry cannot be changed, not "
+                "even by the administrator."
+            )
+        )
+
+    def unlink(self):  # pylint: disable=method-required-super
+        raise UserError(
+            _(
+                "The deletion log cannot be deleted: it is the record of what was "
+                "erased, and lets erasures be re-applied after a restore. Entries "
+                "are deleted only by the retention policy 'Deletion log and "
+                "journal' when their term has passed."
+            )
+        )
+
+    def copy(self, default=None):  # pylint: disable=method-required-super
+        raise UserError(_("Deletion log entries cannot be duplicated."))
 
     @api.model
     def _avg_subject_ref(self, partner):
@@ -105,9 +180,35 @@ class AvgDeletionLog(models.Model):
             reason=reason,
         )
 
+    def _avg_unrevealing(self, counts):
+        """``counts`` without the kinds that reveal special-category data or a
+        breach (REVEALING_KINDS): those are added up as "other records"."""
+        kept, other = {}, 0
+        for kind, count in counts.items():
+            if kind.split(" (")[0] in REVEALING_KINDS:
+                other += count
+            else:
+                kept[kind] = count
+        if other:
+            kept[OTHER_RECORDS] = kept.get(OTHER_RECORDS, 0) + other
+        return kept
+
     @api.model
     def _avg_record_many(self, operation, entries, policy=None, reason=None):
-        """Log purges: ``entries`` is a list of (subject_ref, counts)."""
+        """Log purges: ``entries`` is a list of (subject_ref, counts).
+
+        A purge or anonymisation leaves the subject's contact in place, so its
+        reference leads back to her: such entries do not name the kinds that
+        reveal special-category data or a breach, and under a policy whose name
+        reveals it they carry no reference at all. (An erasure that keeps the
+        contact for her invoices counts only the total: ``avg.erasure``.)"""
+        if operation != "erase":
+            if policy and policy.code in REVEALING_POLICIES:
+                entries = [(False, counts) for _ref, counts in entries]
+            entries = [
+                (ref, self._avg_unrevealing(counts) if ref else counts)
+                for ref, counts in entries
+            ]
         # One INSERT for the whole batch: the ORM's create costs more per row
         # (defaults, cache) than the row itself, on a sweep of thousands. Nothing
         # computes from this model, and it is written only here.
@@ -189,6 +290,8 @@ class AvgDeletionLog(models.Model):
             if lines:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 with open(path, "a", encoding="utf-8") as journal:
+                    # (The retention purge rewrites the file under this lock.)
+                    fcntl.flock(journal, fcntl.LOCK_EX)
                     journal.writelines(lines)
         except Exception:
             # The erasure itself is committed; say loudly that the copy is short.
@@ -222,3 +325,53 @@ class AvgDeletionLog(models.Model):
         redone = len(found)
         _logger.info("Re-applied %s erasures from %s", redone, path)
         return redone
+
+    # ------------------------------------------------------------ retention
+    # Declared, with the policy it serves, in avg_retention_policy.RULES.
+    @api.model
+    def _avg_due_deletion_log(self, policy, today, limit=None):
+        """Deletion-log policy: entries written on or before the day the
+        deletion log's own term counts back to."""
+        until = fields.Datetime.to_datetime(policy._avg_cutoff(today)) + timedelta(
+            days=1
+        )
+        return self.sudo().search([("date", "<", until)], order="id", limit=limit)
+
+    def _avg_purge_deletion_log(self, policy):
+        """Delete these entries (past their term) and, once that is committed,
+        the journal's lines of the same age; the purge itself is logged."""
+        if not self:
+            return
+        last = max(self.mapped("date"))
+        cr = self.env.cr
+        cr.execute(SQL("SELECT set_config(%s, 'on', true)", PURGE_SETTING))
+        cr.execute(SQL("DELETE FROM avg_deletion_log WHERE id IN %s", tuple(self.ids)))
+        cr.execute(SQL("SELECT set_config(%s, 'off', true)", PURGE_SETTING))
+        self.invalidate_model()
+        path = self._avg_journal_path()
+        stamp = fields.Datetime.to_string(last)
+        cr.postcommit.add(lambda: self._avg_journal_prune(path, stamp))
+        self._avg_record_ref("purge", False, {self._name: len(self)}, policy=policy)
+
+    @api.model
+    def _avg_journal_prune(self, path, until):
+        """Remove the journal's lines dated ``until`` (a datetime string) or
+        earlier: their deletion-log entries are gone, and a backup that old is
+        past every term (see the policy). Under the lock the appends take."""
+        if not os.path.exists(path):
+            return
+        try:
+            with open(path, "r+", encoding="utf-8") as journal:
+                fcntl.flock(journal, fcntl.LOCK_EX)
+                lines = journal.readlines()
+                kept = [
+                    line
+                    for line in lines
+                    if line.strip() and json.loads(line).get("date", "") > until
+                ]
+                if len(kept) != len(lines):
+                    journal.seek(0)
+                    journal.writelines(kept)
+                    journal.truncate()
+        except (OSError, ValueError):
+            _logger.exception("Deletion journal %s could not be pruned", path)

@@ -64,6 +64,7 @@ class AvgErasure(models.AbstractModel):
         # Dossier parts are counted before their dossiers go (deleting a dossier
         # deletes them); the order of the registry does not matter for counting.
         reach = self._avg_subject_models()
+        found = set()
         for model_name, subject, _action in reach:
             groups = (
                 self.env[model_name]
@@ -73,8 +74,11 @@ class AvgErasure(models.AbstractModel):
             )
             for partner, count in groups:
                 counts[partner.id][model_name] = count
+                found.add(model_name)
         order = {"with_dossier": 0, "delete": 1, "anonymise": 2, "keep": 3}
         for model_name, subject, action in sorted(reach, key=lambda r: order[r[2]]):
+            if model_name not in found:
+                continue  # none of theirs (counted above)
             Model = self.env[model_name].sudo().with_context(active_test=False)
             records = Model.search([(subject, "in", ids)])
             if action == "with_dossier":
@@ -184,6 +188,7 @@ class AvgErasure(models.AbstractModel):
         """Every mail to or about these persons that is not the answer to their
         own erasure request still waiting to be sent: portal invitations,
         password and security notices, failed mails, notifications."""
+        partners.fetch(["email"])  # (not every column of a thousand contacts)
         emails = {tools.email_normalize(p.email) for p in partners if p.email} - {False}
         Mail = self.env["mail.mail"].sudo()
         domain = [("recipient_ids", "in", partners.ids)]

@@ -953,6 +953,15 @@ class AvgRequest(models.Model):
         counts = {}
         for request in requests:
             counts[request.partner_id.id] = counts.get(request.partner_id.id, 0) + 1
+        requests._avg_anonymise()
+        return counts
+
+    def _avg_anonymise(self, unblacklist=True):
+        """Keep these requests as evidence (reference, kind, dates, outcome)
+        without what identifies the person: her name, address, texts, chatter.
+        ``unblacklist``: her addresses leave the mailing blacklist too (she is
+        erased: nothing is left to mail to)."""
+        requests = self.sudo().with_context(tracking_disable=True)
         # Mails still to be sent (the answer to an erasure request) stay until
         # sent; they are deleted once sent (auto_delete).
         outgoing = (
@@ -977,7 +986,9 @@ class AvgRequest(models.Model):
         requests.message_follower_ids.unlink()
         # Her addresses on the blacklist (an upheld objection to mailings): with
         # her gone there is nothing left to send to, and the entry names her.
-        objections = requests.filtered(lambda r: r.objection_scope == "mailings")
+        objections = requests.filtered(
+            lambda r: unblacklist and r.objection_scope == "mailings"
+        )
         emails = set()
         for request in objections:
             emails.update(request._avg_objection_emails(request.partner_id))
@@ -993,7 +1004,9 @@ class AvgRequest(models.Model):
                 "rectification_wrong": False,
                 "rectification_correct": False,
                 "identity_note": False,
-                "id_copy": False,
+                # The stored ciphertext itself: emptying it needs no key (a
+                # request never linked to a contact has none).
+                "id_copy_enc": False,
                 "id_copy_name": False,
                 "refusal_reason": False,
                 "resolution": False,
@@ -1003,7 +1016,40 @@ class AvgRequest(models.Model):
                 "anonymised": True,
             }
         )
-        return counts
+
+    # ------------------------------------------------------------ retention
+    # Declared, with the policy it serves, in avg_retention_policy.RULES.
+    @api.model
+    def _avg_due_request(self, policy, today, limit=None):
+        """Request policy: requests never linked to a contact (the public form,
+        or received otherwise from someone who has none) and closed on or
+        before the day the term counts back to. Requests of a contact follow
+        her: they are anonymised when she is erased."""
+        until = fields.Datetime.to_datetime(policy._avg_cutoff(today)) + relativedelta(
+            days=1
+        )
+        return self.sudo().search(
+            [
+                ("partner_id", "=", False),
+                ("anonymised", "=", False),
+                ("state", "in", ("done", "refused")),
+                ("date_closed", "<", until),
+                # An objection in force stays until it is lifted (art. 21).
+                ("objection_active", "=", False),
+            ],
+            order="id",
+            limit=limit,
+        )
+
+    def _avg_purge_request(self, policy):
+        """The term has ended: the requests stay as evidence without the name,
+        address and texts of the person, and without their chatter and mails."""
+        self.env["avg.erasure"]._avg_clear_traces(self, keep_outgoing=True)
+        # (Not on the blacklist: only a contact's upheld objection puts her there.)
+        self._avg_anonymise(unblacklist=False)
+        self.env["avg.deletion.log"]._avg_record_ref(
+            "anonymise", False, {"avg.request (anonymised)": len(self)}, policy=policy
+        )
 
     # ------------------------------------------------------------ portal
     @api.model

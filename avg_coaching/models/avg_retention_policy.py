@@ -15,6 +15,8 @@ from odoo.tools.translate import LazyGettext, LazyTranslate
 
 from ..services.erasure import erasure_env
 from .avg_access_log import AvgAccessLog
+from .avg_deletion_log import AvgDeletionLog
+from .avg_request import AvgRequest
 from .coaching_dossier import CoachingDossier
 from .coaching_moment import CoachingMoment
 from .coaching_moment_transfer import CoachingMomentTransfer
@@ -67,7 +69,11 @@ class Rule(NamedTuple):
     remind: Callable | None = None
 
 
-# The one place that says what the daily retention run does, per policy code.
+# The one place that says what the daily retention run does, per policy code, in
+# the order it runs them: what erases a person or deletes a whole record before
+# what trims it (the agreement before the dossier content, the CRM term before the
+# client data), so that a run with a backlog does not first trim what it erases
+# next. On an ordinary day each term falls on a day of its own.
 RULES = {
     "contact": Rule(
         _lt("after the last contact"),
@@ -111,19 +117,6 @@ RULES = {
         ),
         agreed=True,
     ),
-    "client_data": Rule(
-        _lt("after the agreement ended"),
-        (
-            Handler(
-                "res.partner",
-                ResPartner._avg_due_client_data,
-                ResPartner._avg_purge_client_data,
-                start="avg_relation_end",
-                agreed_field="avg_agreed_years",
-            ),
-        ),
-        agreed=True,
-    ),
     "crm": Rule(
         _lt("after the client relationship ended"),
         (
@@ -141,6 +134,19 @@ RULES = {
                 ResPartner._avg_due_commissioner,
                 ResPartner._avg_purge_commissioner,
                 start="avg_commission_end",
+            ),
+        ),
+        agreed=True,
+    ),
+    "client_data": Rule(
+        _lt("after the agreement ended"),
+        (
+            Handler(
+                "res.partner",
+                ResPartner._avg_due_client_data,
+                ResPartner._avg_purge_client_data,
+                start="avg_relation_end",
+                agreed_field="avg_agreed_years",
             ),
         ),
         agreed=True,
@@ -203,6 +209,31 @@ RULES = {
             ),
         ),
     ),
+    # Requests never linked to a contact (the public form): anonymised.
+    "request": Rule(
+        _lt("after the request was closed"),
+        (
+            Handler(
+                "avg.request",
+                AvgRequest._avg_due_request,
+                AvgRequest._avg_purge_request,
+                start="date_closed",
+            ),
+        ),
+    ),
+    # The deletion log and the journal: the evidence that the terms above were
+    # applied; never shorter than the longest of them (_check_deletion_log_term).
+    "deletion_log": Rule(
+        _lt("after the deletion"),
+        (
+            Handler(
+                "avg.deletion.log",
+                AvgDeletionLog._avg_due_deletion_log,
+                AvgDeletionLog._avg_purge_deletion_log,
+                start="date",
+            ),
+        ),
+    ),
 }
 
 
@@ -235,6 +266,8 @@ class AvgRetentionPolicy(models.Model):
             ("moment", "ZKM personal moments after the trajectory"),
             ("zkm_transfer", "ZKM transfer copies"),
             ("access_log", "Access log of dossier content"),
+            ("request", "Data-subject requests not linked to a contact"),
+            ("deletion_log", "Deletion log and journal"),
         ],
         string="Applies to",
         required=True,
@@ -278,6 +311,35 @@ class AvgRetentionPolicy(models.Model):
                 raise ValidationError(
                     _("Retention periods and reminder days cannot be negative.")
                 )
+
+    @api.constrains("period", "period_unit", "active")
+    def _check_deletion_log_term(self):
+        """The deletion log proves that every other term was applied: it is kept
+        at least as long as the longest of them. (Not while the module loads:
+        its policy is created with the shipped term, and the migration lengthens
+        it where the practice keeps something longer.)"""
+        if not self.env.registry.ready:
+            return
+        policies = self.search([("code", "!=", False)])
+        log = policies.filtered(lambda p: p.code == "deletion_log")
+        if not log or not (self & policies):
+            return
+        origin = date(2000, 1, 1)
+        longest = max(
+            (p for p in policies - log if p.active),
+            key=lambda p: origin + p._avg_delta(),
+            default=None,
+        )
+        if longest and origin + log._avg_delta() < origin + longest._avg_delta():
+            raise ValidationError(
+                _(
+                    "The deletion log must be kept at least as long as the longest "
+                    "retention term (%(policy)s: %(term)s): it is the proof that "
+                    "the data were deleted when their term ended.",
+                    policy=longest.name,
+                    term=longest._avg_term_text(),
+                )
+            )
 
     def write(self, vals):
         res = super().write(vals)
@@ -389,7 +451,8 @@ class AvgRetentionPolicy(models.Model):
                 _logger.info("Retention: another run is busy; this run skipped")
                 return True
             done, budget, more = 0, BATCHES_PER_CALL, False
-            policies = self.search([])
+            order = list(RULES)
+            policies = self.search([]).sorted(lambda p: order.index(p.code))
             for policy in policies:
                 purged, _failed, used, more = policy._avg_run_locked(
                     today, BATCH_SIZE, max_batches=budget

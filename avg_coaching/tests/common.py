@@ -4,6 +4,7 @@ import struct
 from contextlib import contextmanager
 
 import pyzipper
+from freezegun import freeze_time
 
 from odoo.tests import TransactionCase, new_test_user
 
@@ -155,6 +156,43 @@ class AvgCoachingCase(TransactionCase):
         """Run what a commit would run: tracking messages are made in precommit."""
         self.env.flush_all()
         self.env.cr.precommit.run()
+
+
+class RetentionCase(AvgCoachingCase):
+    """The retention tests' shared set-up: the daily run under frozen time, the
+    shipped policies, posted invoices."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._ensure_chart_of_accounts()
+        cls.Policy = cls.env["avg.retention.policy"]
+        cls.cron = cls.env.ref("avg_coaching.ir_cron_retention_purge")
+
+    def policy(self, code):
+        return self.env.ref(f"avg_coaching.retention_policy_{code}")
+
+    def _run_cron(self, day):
+        """The daily retention run on ``day``, as the scheduler starts it."""
+        with freeze_time(day):
+            self.cron.method_direct_trigger()
+        self.env.invalidate_all()
+
+    def _invoice(self, partner, day):
+        """A posted invoice to ``partner`` dated ``day``."""
+        with freeze_time(day):
+            move = self.env["account.move"].create(
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": partner.id,
+                    "invoice_date": day,
+                    "invoice_line_ids": [
+                        (0, 0, {"name": "Coachingsessie", "price_unit": 100})
+                    ],
+                }
+            )
+            move.action_post()
+        return move
 
 
 DOCUMENT_PASSWORD = "Afgesproken-Wachtwoord-2026!"

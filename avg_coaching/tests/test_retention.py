@@ -4,6 +4,7 @@ import subprocess
 import uuid
 from unittest.mock import patch
 
+import psycopg2
 from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, api, fields
@@ -13,23 +14,12 @@ from odoo.tools import config, mute_logger
 from odoo.tools.misc import exec_pg_environ, find_pg_tool
 
 from ..models.avg_retention_policy import RULES
-from .common import AvgCoachingCase
+from ..services.erasure import erasure_env
+from .common import RetentionCase
 
 
 @tagged("post_install", "-at_install")
-class TestRetention(AvgCoachingCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._ensure_chart_of_accounts()
-        cls.Policy = cls.env["avg.retention.policy"]
-        cls.cron = cls.env.ref("avg_coaching.ir_cron_retention_purge")
-
-    def _run_cron(self, day):
-        with freeze_time(day):
-            self.cron.method_direct_trigger()
-        self.env.invalidate_all()
-
+class TestRetention(RetentionCase):
     def _closed_dossier(self, client, date_end, **extra):
         # A dossier needs the client's age and her dossier consent (issue 15).
         if not client.sudo().coaching_birthdate_stored:
@@ -56,21 +46,6 @@ class TestRetention(AvgCoachingCase):
         vals = {"name": name, "is_coaching_client": True, "email": f"{name[:3]}@x.test"}
         vals.update(extra)
         return self.env["res.partner"].create(vals)
-
-    def _invoice(self, partner, day):
-        with freeze_time(day):
-            move = self.env["account.move"].create(
-                {
-                    "move_type": "out_invoice",
-                    "partner_id": partner.id,
-                    "invoice_date": day,
-                    "invoice_line_ids": [
-                        (0, 0, {"name": "Coachingsessie", "price_unit": 100})
-                    ],
-                }
-            )
-            move.action_post()
-        return move
 
     # ---------------------------------------------------------------- policies
     def test_default_policies_shipped(self):
@@ -161,6 +136,29 @@ class TestRetention(AvgCoachingCase):
         # The CRM term had ended: with the agreement gone, nothing keeps her.
         self.assertFalse(client.exists())
 
+    def test_backlog_erases_before_it_trims(self):
+        """A run that finds every term of a client ended (a backlog) erases her
+        without first trimming her contact: the engine runs what erases before
+        what trims (RULES' order)."""
+        self.assertLess(list(RULES).index("agreement"), list(RULES).index("dossier"))
+        self.assertLess(list(RULES).index("crm"), list(RULES).index("client_data"))
+        self.assertEqual(list(RULES)[-1], "deletion_log", "it logs the others")
+        client = self._client("Achterstand Cliënt", comment="Notitie")
+        dossier = self._closed_dossier(client, "2015-01-10")
+        ref = self.env["avg.deletion.log"]._avg_subject_ref(client)
+        self._run_cron("2026-11-01")
+        self.assertFalse(dossier.exists())
+        self.assertFalse(client.exists())
+        logs = self.env["avg.deletion.log"].search([("subject_ref", "=", ref)])
+        self.assertEqual(
+            sorted(logs.mapped("policy_id.code")),
+            ["agreement", "crm"],
+            logs.mapped("counts"),
+        )
+        self.assertEqual(
+            logs.filtered(lambda log: log.policy_id.code == "crm").operation, "erase"
+        )
+
     def test_crm_does_not_wait_for_the_dossier(self):
         client = self._client("CRM Cliënt", phone="+31 6 12121212")
         dossier = self._closed_dossier(client, "2019-01-10")
@@ -188,6 +186,76 @@ class TestRetention(AvgCoachingCase):
         self.assertTrue(line.exists())
         self._run_cron("2026-05-01")
         self.assertFalse(line.exists())
+
+    def test_log_of_a_kept_contact_reveals_no_special_data_or_breach(self):
+        """Her reference can be followed back to a contact kept for her
+        invoices: no entry about her names special-category data or a breach."""
+        consent = self._consent(self.client, "special_health")
+        self.env["coaching.special.data"].create(
+            {"dossier_id": self.dossier.id, "category": "health"}
+            | {"relation_note": "Moe"}
+        )
+        breach = self.env["avg.breach"].create(
+            {"summary": "Laptop kwijt", "discovered_at": "2026-04-01 10:00:00"}
+        )
+        breach.subject_partner_ids = self.client
+        self.env["avg.breach.notification"].create(
+            {"breach_id": breach.id, "partner_id": self.client.id}
+        )
+        with freeze_time("2026-05-01 09:00:00"):
+            consent.action_withdraw()
+        self._run_cron("2026-05-01")
+        self.assertFalse(self.dossier.special_data_ids)
+        self._invoice(self.client, "2026-05-02")
+        # A part deleted by hand is logged too (reason: manual).
+        with freeze_time("2026-05-03"):
+            self.dossier.session_ids.with_user(self.coach).unlink()
+            self.client._avg_erase(reason="request")
+        self.assertTrue(self.client.exists(), "kept for her invoice")
+        self.assertFalse(breach.subject_partner_ids)
+        Log = self.env["avg.deletion.log"]
+        ref = Log._avg_subject_ref(self.client)
+        entries = Log.search([("subject_ref", "=", ref)])
+        self.assertTrue(entries)
+        for entry in entries:
+            for word in ("special", "breach", "special_withdrawn"):
+                self.assertNotIn(word, entry.counts + (entry.reason or ""))
+            self.assertNotEqual(entry.policy_id.code, "special_withdrawn")
+        # The purge under that policy is logged, without a reference.
+        withdrawn = Log.search([("policy_id.code", "=", "special_withdrawn")])
+        self.assertTrue(withdrawn)
+        self.assertFalse(any(withdrawn.mapped("subject_ref")))
+
+    def test_deletion_log_is_append_only(self):
+        self.client._avg_erase(reason="append-only test")
+        entry = self.env["avg.deletion.log"].search(
+            [("reason", "=", "append-only test"), ("operation", "=", "erase")]
+        )
+        self.assertEqual(len(entry), 1)
+        for env in (self.env, erasure_env(self.env)):
+            log = entry.with_env(env)
+            with self.assertRaisesRegex(UserError, "append-only"):
+                log.write({"counts": "{}"})
+            with self.assertRaisesRegex(UserError, "cannot be deleted"):
+                log.unlink()
+        with self.assertRaisesRegex(UserError, "cannot be deleted"):
+            entry.with_user(self.privacy_manager).unlink()
+        for statement in (
+            "DELETE FROM avg_deletion_log WHERE id = %s",
+            "UPDATE avg_deletion_log SET counts = '{}' WHERE id = %s",
+            "UPDATE avg_deletion_log SET subject_ref = 'x' WHERE id = %s",
+        ):
+            with (
+                self.assertRaisesRegex(psycopg2.Error, "append-only"),
+                mute_logger("odoo.sql_db"),
+                self.env.cr.savepoint(),
+            ):
+                self.env.cr.execute(statement, [entry.id])
+        self.assertTrue(entry.exists())
+        # A policy that goes takes only its link.
+        self.env.cr.execute(
+            "UPDATE avg_deletion_log SET policy_id = NULL WHERE id = %s", [entry.id]
+        )
 
     # ---------------------------------------------------------------- blockers
     def test_hold_and_restriction_block_everything(self):

@@ -5,31 +5,27 @@ data are kept, the day it ends they are purged; the day is computed from the
 term the register, the notice, the portal and the export state.
 """
 
+import json
+import os
+import tempfile
 from datetime import date
 
+from dateutil.relativedelta import relativedelta
 from freezegun import freeze_time
 
+from odoo import fields
+from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
-from .common import AvgCoachingCase
+from .common import RetentionCase
 
 
 @tagged("post_install", "-at_install")
-class TestRetentionTerms(AvgCoachingCase):
+class TestRetentionTerms(RetentionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls._ensure_chart_of_accounts()
-        cls.cron = cls.env.ref("avg_coaching.ir_cron_retention_purge")
         cls.Activity = cls.env["avg.processing.activity"]
-
-    def policy(self, code):
-        return self.env.ref(f"avg_coaching.retention_policy_{code}")
-
-    def _run_cron(self, day):
-        with freeze_time(day):
-            self.cron.method_direct_trigger()
-        self.env.invalidate_all()
 
     def _client(self, name, day="2018-01-01", **extra):
         vals = {
@@ -66,21 +62,6 @@ class TestRetentionTerms(AvgCoachingCase):
         """Nothing is recorded in a dossier before the client's consent for it."""
         if not self.env["avg.consent"]._avg_has_consent(client, "dossier"):
             self._consent(client, "dossier", date_given="2016-12-01")
-
-    def _invoice(self, partner, day):
-        with freeze_time(day):
-            move = self.env["account.move"].create(
-                {
-                    "move_type": "out_invoice",
-                    "partner_id": partner.id,
-                    "invoice_date": day,
-                    "invoice_line_ids": [
-                        (0, 0, {"name": "Coachingsessie", "price_unit": 100})
-                    ],
-                }
-            )
-            move.action_post()
-        return move
 
     def assertBoundary(self, due, kept, gone):
         """The day before ``due`` ``kept()`` holds; on ``due``, ``gone()``."""
@@ -374,3 +355,143 @@ class TestRetentionTerms(AvgCoachingCase):
             "avg_coaching.coaching_dossier_report_client_information", dossier.ids
         )
         return html.decode()
+
+    # ------------------------------------------------------------ requests
+    def _public_request(self, email, day):
+        """A request from the public form, confirmed on ``day`` by someone
+        whose address is no contact's (so it is linked to nobody)."""
+        Request = self.env["avg.request"]
+        with freeze_time(day):
+            token, _payload = Request._avg_public_token(
+                {
+                    "name": "Buitenstaander Fictief",
+                    "email": email,
+                    "request_type": "access",
+                    "description": "Wat weten jullie over mij? TRACE-PUBLIC",
+                }
+            )
+            return Request._avg_public_confirm(token)
+
+    def _close(self, request, day):
+        with freeze_time(day):
+            request._avg_close("refused", "Wij kennen u niet. TRACE-ANSWER")
+        # The mail queue has run: the answer left (the message stays on file).
+        mails = self.env["mail.mail"].search(
+            [("model", "=", "avg.request"), ("res_id", "=", request.id)]
+        )
+        mails.write({"state": "sent"})
+
+    def test_public_request_term_at_boundary(self):
+        policy = self.policy("request")
+        self.assertEqual(policy.term_display, "2 years after the request was closed")
+        request = self._public_request("buiten@elders.test", "2024-02-10")
+        self.assertEqual(request.requester_name, "Buitenstaander Fictief")
+        self.assertFalse(request.partner_id)
+        self._close(request, "2024-03-01 15:00:00")
+        # A request of a contact follows her, not this term.
+        linked = self._public_request("anna@client.test", "2024-02-10")
+        self.assertEqual(linked.partner_id, self.client)
+        self._close(linked, "2024-03-01 15:00:00")
+        # An open one waits for its answer.
+        still_open = self._public_request("open@elders.test", "2024-02-10")
+        due = policy._avg_due_on(fields.Date.to_date(request.date_closed))
+        self.assertEqual(due, date(2026, 3, 1))
+        traces = self.env["mail.message"].search(
+            [("model", "=", "avg.request"), ("res_id", "=", request.id)]
+        )
+        self.assertTrue(traces)
+        self.assertBoundary(
+            due,
+            lambda: request.requester_email == "buiten@elders.test",
+            lambda: request.anonymised and not request.requester_email,
+        )
+        # Evidence without her: reference, kind, dates and outcome stay.
+        self.assertTrue(request.name.strip("/"))
+        self.assertEqual(request.request_type, "access")
+        self.assertEqual(request.state, "refused")
+        self.assertFalse(request.requester_name)
+        self.assertFalse(request.description)
+        self.assertFalse(request.refusal_reason)
+        self.assertFalse(traces.exists())
+        self.assertFalse(
+            self.env["mail.mail"].search(
+                [("model", "=", "avg.request"), ("res_id", "=", request.id)]
+            )
+        )
+        self.assertEqual(linked.requester_email, "anna@client.test")
+        self.assertEqual(still_open.requester_email, "open@elders.test")
+        log = self.env["avg.deletion.log"].search(
+            [("policy_id", "=", policy.id)], limit=1
+        )
+        self.assertEqual(log.operation, "anonymise")
+        self.assertFalse(log.subject_ref)
+        self.assertIn('"avg.request (anonymised)": 1', log.counts)
+
+    # ------------------------------------------------------------ deletion log
+    def test_deletion_log_term_at_boundary(self):
+        policy = self.policy("deletion_log")
+        self.assertEqual(policy.term_display, "8 years after the deletion")
+        client = self._client("Gewist Fictief")
+        with freeze_time("2020-03-01 10:00:00"):
+            client._avg_erase(reason="log term test")
+        entry = self.env["avg.deletion.log"].search([("reason", "=", "log term test")])
+        self.assertEqual(str(entry.date), "2020-03-01 10:00:00")
+        due = policy._avg_due_on(fields.Date.to_date(entry.date))
+        self.assertEqual(due, date(2028, 3, 1))
+        self.assertBoundary(due, entry.exists, lambda: not entry.exists())
+        # The purge is evidence too.
+        purge = self.env["avg.deletion.log"].search(
+            [("policy_id", "=", policy.id)], limit=1
+        )
+        self.assertEqual(purge.operation, "purge")
+        self.assertIn('"avg.deletion.log"', purge.counts)
+
+    def test_deletion_log_never_shorter_than_the_longest_term(self):
+        policy = self.policy("deletion_log")
+        self.assertEqual(
+            max(
+                (p for p in self.Policy.search([]) if p != policy),
+                key=lambda p: date(2000, 1, 1) + p._avg_delta(),
+            )._avg_delta(),
+            policy._avg_delta() - relativedelta(years=1),
+            "the longest term and one year",
+        )
+        with self.assertRaisesRegex(ValidationError, "at least as long"):
+            policy.write({"period": 6})
+        with self.assertRaisesRegex(ValidationError, "at least as long"):
+            self.policy("agreement").write({"period": 9})
+        policy.write({"period": 10})
+        self.policy("agreement").write({"period": 9})
+
+    def test_journal_pruned_with_the_log(self):
+        path = os.path.join(tempfile.mkdtemp(), "journal.jsonl")
+        lines = [
+            {"date": "2019-12-31 23:00:00", "operation": "erase", "subject_ref": "a"},
+            {"date": "2020-03-01 10:00:00", "operation": "erase", "subject_ref": "b"},
+            {"date": "2020-03-02 09:00:00", "operation": "erase", "subject_ref": "c"},
+        ]
+        with open(path, "w", encoding="utf-8") as journal:
+            journal.writelines(json.dumps(line) + "\n" for line in lines)
+        self.env["avg.deletion.log"]._avg_journal_prune(path, "2020-03-01 10:00:00")
+        with open(path, encoding="utf-8") as journal:
+            left = [json.loads(line)["subject_ref"] for line in journal]
+        self.assertEqual(left, ["c"])
+
+    def test_new_terms_shown_to_the_client(self):
+        shown = self._shown(self.client)
+        self.assertEqual(
+            shown["Data-subject requests of people without a contact"],
+            "2 years after the request was closed",
+        )
+        self.assertEqual(
+            shown["Deletion log and journal"], "8 years after the deletion"
+        )
+        for code in ("requests", "deletion_log"):
+            activity = self.env.ref(f"avg_coaching.avg_processing_activity_{code}")
+            self.assertEqual(
+                activity.retention_display,
+                activity.retention_policy_id.term_display,
+            )
+        text = self._render_notice(self.dossier)
+        self.assertIn("2 years after the request was closed", text)
+        self.assertIn("8 years after the deletion", text)

@@ -8,8 +8,10 @@ purge leaves earlier backups unable to read what it purged."""
 import json
 import logging
 import os
+from datetime import date
 
 import polib
+from dateutil.relativedelta import relativedelta
 
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
@@ -80,6 +82,7 @@ def migrate(cr, version):
     # The set-up checklist of the privacy manager (noupdate data, made once).
     env["avg.setup"]._avg_get()
     _shard_data_keys(env)
+    _deletion_log_term(env)
 
 
 def _shard_data_keys(env):
@@ -98,6 +101,22 @@ def _shard_data_keys(env):
         _logger.info("Data keys not given a shard yet (run Re-wrap data keys): %s", exc)
         return
     _logger.info("%s data keys given a shard in the key store", count)
+
+
+def _deletion_log_term(env):
+    """The deletion log's new policy (8 years) is never shorter than the longest
+    term the practice keeps: a year more than it where one is longer."""
+    log = env.ref(
+        "avg_coaching.retention_policy_deletion_log", raise_if_not_found=False
+    )
+    if not log:
+        return
+    origin = date(2000, 1, 1)
+    others = env["avg.retention.policy"].search([("id", "!=", log.id)])
+    longest = max(others, key=lambda p: origin + p._avg_delta(), default=None)
+    if longest and origin + log._avg_delta() < origin + longest._avg_delta():
+        end = origin + longest._avg_delta() + relativedelta(years=1)
+        log.write({"period": (end - origin).days, "period_unit": "days"})
 
 
 # Texts shipped before (noupdate) and their new versions: replaced only where the
