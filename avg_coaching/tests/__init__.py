@@ -20,6 +20,7 @@ from . import test_request_recipients
 from . import test_public_request
 from . import test_portal_requests
 from . import test_portal_tour
+from . import test_portal_mobile
 from . import test_access_matrix
 from . import test_access_log
 from . import test_retention_concurrency
