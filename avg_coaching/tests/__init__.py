@@ -21,6 +21,7 @@ from . import test_public_request
 from . import test_portal_requests
 from . import test_portal_tour
 from . import test_portal_mobile
+from . import test_portal_dutch
 from . import test_access_matrix
 from . import test_access_log
 from . import test_retention_concurrency
@@ -32,3 +33,4 @@ from . import test_erasure_service
 from . import test_erasure_scan
 from . import test_layout
 from . import test_consent_information
+from . import test_screenshots
