@@ -10,6 +10,7 @@ from .common import new_portal_client
 CLIENT_LOGIN = "mobile_client"
 CLIENT_PASSWORD = "mobile-client-pw"
 DOCUMENT_PASSWORD = "Mobiel-Wachtwoord-2026!"
+HELP_QUESTION = "Na een drukke periode op het werk wil ik weer rust vinden."
 
 
 def make_portal_client(env):
@@ -47,12 +48,14 @@ def make_portal_client(env):
             "name": "TRJ-2026-0001",
             "state": "active",
             "date_start": "2026-01-12",
-            "help_question": "MOBIEL-HULPVRAAG",
-            "medical_treatment": "MOBIEL-BEHANDELING",
+            "help_question": HELP_QUESTION,
+            "coaching_goals": "Grenzen aangeven op het werk; een vaste weekstructuur "
+            "met tijd voor herstel.",
+            "medical_treatment": "Slaapmedicatie via de huisarts, sinds maart.",
         }
     )
     env["coaching.session"].create(
-        {"dossier_id": dossier.id, "date": "2026-02-01", "notes": "MOBIEL-NOTITIE"}
+        {"dossier_id": dossier.id, "date": "2026-02-01", "notes": "Intakegesprek."}
     )
     moment = env["coaching.moment"].create(
         {"dossier_id": dossier.id, "text": "Een moment waarop ik mijn grens aangaf."}
@@ -73,7 +76,7 @@ def make_portal_client(env):
     env["ir.config_parameter"].set_param("avg_coaching.two_factor_optional", "True")
     as_coach = dossier.with_user(coach).with_context(avg_access_system=False)
     as_coach.invalidate_recordset()
-    if as_coach.help_question != "MOBIEL-HULPVRAAG":
+    if as_coach.help_question != HELP_QUESTION:
         raise AssertionError("the fixture's dossier content was not read back")
     return {
         "coach": coach,
