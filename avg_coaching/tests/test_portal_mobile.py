@@ -6,6 +6,8 @@ from .portal_common import CLIENT_LOGIN, CLIENT_PASSWORD, make_portal_client
 
 # A phone: the page must fit its width without sideways scrolling.
 PHONE = "390x844"
+# The page and its JavaScript (the public root, then widgets) have started.
+READY = "document.readyState === 'complete' && !!(window.odoo && odoo.__WOWL_DEBUG__)"
 # What the browser reports: the page's width against the window's, and, when it
 # is too wide, the elements that stick out (to find them without a phone).
 MEASURE = """
@@ -82,7 +84,8 @@ class TestPortalOnAPhone(HttpCase):
                 self.browser_js(
                     url,
                     MEASURE,
-                    ready="document.readyState === 'complete'",
+                    # Once the page's JavaScript has started (it changes the page).
+                    ready=READY,
                     login=CLIENT_LOGIN if logged_in else None,
                     timeout=60,
                 )
