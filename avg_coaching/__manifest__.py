@@ -63,6 +63,10 @@
         "report/avg_information_notice_report.xml",
     ],
     "assets": {
+        "web.assets_frontend": [
+            "avg_coaching/static/src/scss/portal.scss",
+            "avg_coaching/static/src/js/avg_request_form.js",
+        ],
         "web.assets_tests": ["avg_coaching/static/tests/tours/*.js"],
     },
     "demo": [

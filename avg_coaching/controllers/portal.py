@@ -9,7 +9,7 @@ from odoo.http import content_disposition, request
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
-from ..models.avg_request import PUBLIC_TYPES, REQUEST_TYPES, RESTRICTION_GROUNDS
+from ..models.avg_request import PUBLIC_TYPES
 from ..services import settings, tokens
 from . import request_forms, routes
 
@@ -25,6 +25,18 @@ def _limit(name, default):
     return settings.get_int(
         request.env, f"avg_coaching.public_request_limit_{name}", default, minimum=1
     )
+
+
+def _selection(model, fname, keep=None):
+    """The choices of a selection field as (value, label) in the reader's
+    language (the template never prints the Python constants), kept to the
+    values in ``keep`` when given."""
+    env = request.env
+    return [
+        (value, label)
+        for value, label in env[model]._fields[fname]._description_selection(env)
+        if keep is None or value in keep
+    ]
 
 
 class AvgPrivacyPortal(CustomerPortal):
@@ -88,8 +100,9 @@ class AvgPrivacyPortal(CustomerPortal):
                 ),
                 # The portal rule shows her own requests only.
                 "avg_requests": request.env["avg.request"].search([]),
-                "request_types": REQUEST_TYPES,
-                "restriction_grounds": RESTRICTION_GROUNDS,
+                # In her language: the labels of the fields' selections.
+                "request_types": _selection("avg.request", "request_type"),
+                "restriction_grounds": _selection("avg.request", "restriction_ground"),
                 "message": message,
                 "error": error,
                 "post": post or {},
@@ -160,16 +173,53 @@ class AvgPrivacyPortal(CustomerPortal):
     def avg_privacy_export_pdf(self, **kw):
         return self._avg_protected_download("pdf")
 
-    @http.route("/my/privacy/consent/<int:consent_id>/withdraw", **routes.USER_POST)
-    def avg_privacy_withdraw_consent(self, consent_id, **kw):
+    def _avg_own_consent(self, consent_id):
+        """Her own consent (the portal rule lets a client read only hers), or
+        AccessError/MissingError."""
         self._avg_subject()
         consent = request.env["avg.consent"].browse(consent_id)
+        consent.check_access("read")
+        if not consent.exists():
+            raise MissingError(_("This consent does not exist."))
+        return consent
+
+    @http.route("/my/privacy/consent/<int:consent_id>", **routes.USER_GET)
+    def avg_privacy_withdraw_confirm(self, consent_id, **kw):
+        """The confirmation step before a withdrawal: what it changes."""
         try:
-            # The portal rule lets a client read only her own consents.
-            consent.check_access("read")
-            if not consent.exists():
-                raise MissingError(_("This consent does not exist."))
-            consent.sudo().action_withdraw()
+            consent = self._avg_own_consent(consent_id)
+        except (AccessError, MissingError):
+            return request.redirect("/my")
+        if consent.state != "given":
+            return request.redirect("/my/privacy?message=already_withdrawn")
+        policy = (
+            request.env["avg.retention.policy"]
+            .sudo()
+            .search([("code", "=", "special_withdrawn")], limit=1)
+        )
+        values = self._prepare_portal_layout_values()
+        values.update(
+            {
+                "page_name": "avg_withdraw",
+                "consent": consent,
+                "special_term": policy.term_display if policy.active else False,
+                "has_dossier": bool(
+                    request.env["coaching.dossier"]
+                    .sudo()
+                    .search_count([("client_id", "=", consent.partner_id.id)], limit=1)
+                ),
+            }
+        )
+        return request.render("avg_coaching.portal_my_privacy_withdraw", values)
+
+    @http.route("/my/privacy/consent/<int:consent_id>/withdraw", **routes.USER_POST)
+    def avg_privacy_withdraw_consent(self, consent_id, confirm=None, **kw):
+        try:
+            consent = self._avg_own_consent(consent_id)
+            if confirm != "1":
+                # Not through the confirmation step: show it first.
+                return request.redirect(f"/my/privacy/consent/{consent.id}")
+            consent.sudo()._avg_withdraw_by_client()
         except (AccessError, MissingError):
             return request.redirect("/my")
         except UserError:
@@ -188,7 +238,7 @@ class AvgPublicRequest(http.Controller):
 
     def _avg_public_render(self, template, **values):
         values.setdefault(
-            "request_types", [t for t in REQUEST_TYPES if t[0] in PUBLIC_TYPES]
+            "request_types", _selection("avg.request", "request_type", PUBLIC_TYPES)
         )
         return request.render(template, values, status=values.pop("status", 200))
 

@@ -1,6 +1,6 @@
 import hashlib
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.translate import LazyTranslate
 
@@ -245,6 +245,55 @@ class AvgConsent(models.Model):
         self.env["coaching.dossier"].sudo()._avg_on_consent_withdrawn(self)
         for consent in self:
             consent.message_post(body=_("Consent withdrawn."))
+        return True
+
+    def _avg_withdraw_by_client(self):
+        """The client withdrew this consent herself (portal): withdraw it and
+        give each coach of her dossiers an activity, in the coach's language,
+        saying what the withdrawal froze. The activity names no content."""
+        self.action_withdraw()
+        todo = self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False)
+        for consent in self:
+            dossiers = (
+                self.env["coaching.dossier"]
+                .sudo()
+                .search([("client_id", "=", consent.partner_id.id)])
+            )
+            for dossier in dossiers.filtered("coach_id"):
+                coach = dossier.coach_id
+                env = dossier.with_context(lang=coach.lang).env
+                purpose = dict(consent._fields["purpose"]._description_selection(env))[
+                    consent.purpose
+                ]
+                if consent.purpose.startswith("special_"):
+                    effect = env._(
+                        "What you recorded under this category (special-category "
+                        "lines, and for health also prior help and the current "
+                        "medical treatment) is frozen: it is no longer shown or "
+                        "changed and the retention engine deletes it."
+                    )
+                else:
+                    effect = env._(
+                        "The trajectory is closed and its content is frozen: the "
+                        "retention engine deletes it; the signed agreement is kept "
+                        "for its own term."
+                    )
+                dossier.activity_schedule(
+                    activity_type_id=todo.id if todo else False,
+                    summary=env._("Client withdrew a consent"),
+                    note=env._(
+                        "%(client)s withdrew the consent '%(purpose)s' through the "
+                        "portal on %(date)s. %(effect)s Talk with her about what "
+                        "this means for the coaching.",
+                        client=consent.partner_id.name,
+                        purpose=purpose,
+                        date=tools.format_datetime(
+                            env, consent.withdrawn_date, tz=coach.tz, dt_format="short"
+                        ),
+                        effect=effect,
+                    ),
+                    user_id=coach.id,
+                )
         return True
 
     @api.model

@@ -119,9 +119,9 @@ class CoachingDossier(models.Model):
     )
     personal_notes = EncryptedText(
         string="Coach's personal notes",
-        help="Not shown to the client in the portal, but part of what is kept about "
-        "her: they are included in her access export (art. 15 GDPR) and in her "
-        "data when she asks for them.",
+        help="Not shown on the client's privacy page, but part of her data: her "
+        "downloads from the portal (PDF, JSON, CSV) and her access export (art. 15 "
+        "GDPR) give them to her word for word.",
     )
     help_question_enc = fields.Text(copy=False, groups="base.group_system")
     coaching_goals_enc = fields.Text(copy=False, groups="base.group_system")

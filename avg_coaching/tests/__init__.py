@@ -20,6 +20,8 @@ from . import test_request_recipients
 from . import test_public_request
 from . import test_portal_requests
 from . import test_portal_tour
+from . import test_portal_mobile
+from . import test_portal_dutch
 from . import test_access_matrix
 from . import test_access_log
 from . import test_retention_concurrency
@@ -36,3 +38,4 @@ from . import test_report_pdfs
 from . import test_first_day
 from . import test_menu_paths
 from . import test_first_client_tour
+from . import test_screenshots

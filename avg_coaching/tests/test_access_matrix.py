@@ -141,6 +141,7 @@ ROUTES = {
     "/my/privacy/export.pdf": OWN_EXPORT,
     "/my/privacy/requests/<int:request_id>": set(),
     "/my/privacy/request": None,
+    "/my/privacy/consent/<int:consent_id>": set(),
     "/my/privacy/consent/<int:consent_id>/withdraw": None,
     "/my/moments": OWN_EXPORT,
     "/my/moments/new": None,

@@ -222,9 +222,25 @@ class TestPrivacyPortal(AvgPortalCase):
 
     def test_withdraw_own_consent(self):
         self.authenticate("anna_portal", "anna-portal-pw")
+        url = f"/my/privacy/consent/{self.consent_anna.id}/withdraw"
+        # Not without the confirmation step: a bare POST shows it first.
         response = self.url_open(
-            f"/my/privacy/consent/{self.consent_anna.id}/withdraw",
+            url,
             data={"csrf_token": http.Request.csrf_token(self)},
+            allow_redirects=False,
+        )
+        self.assertTrue(
+            response.headers["Location"].endswith(
+                f"/my/privacy/consent/{self.consent_anna.id}"
+            )
+        )
+        self.assertEqual(self.consent_anna.state, "given")
+        page = self.url_open(f"/my/privacy/consent/{self.consent_anna.id}")
+        self.assertIn("o_avg_withdraw_confirm", page.text)
+        self.assertIn("Your coaching trajectory stops", page.text)
+        response = self.url_open(
+            url,
+            data={"csrf_token": http.Request.csrf_token(self), "confirm": "1"},
             allow_redirects=False,
         )
         self.assertIn(response.status_code, (302, 303))
@@ -237,11 +253,20 @@ class TestPrivacyPortal(AvgPortalCase):
             self.dossier_anna.retention_due_date,
             self.dossier_anna.consent_withdrawn_date,
         )
-        # A second run says so instead of failing.
+        # Her coach is told, without content.
+        activity = self.dossier_anna.activity_ids
+        self.assertEqual(activity.user_id, self.coach)
+        self.assertEqual(activity.summary, "Client withdrew a consent")
+        self.assertNotIn("ANNA-HULPVRAAG", activity.note)
+        # A second run says so instead of failing (the step and the form).
         response = self.url_open(
-            f"/my/privacy/consent/{self.consent_anna.id}/withdraw",
-            data={"csrf_token": http.Request.csrf_token(self)},
+            url,
+            data={"csrf_token": http.Request.csrf_token(self), "confirm": "1"},
             allow_redirects=False,
+        )
+        self.assertIn("already_withdrawn", response.headers["Location"])
+        response = self.url_open(
+            f"/my/privacy/consent/{self.consent_anna.id}", allow_redirects=False
         )
         self.assertIn("already_withdrawn", response.headers["Location"])
 
@@ -250,8 +275,13 @@ class TestPrivacyPortal(AvgPortalCase):
         for consent_id in (self.consent_bert.id, 999999999):
             response = self.url_open(
                 f"/my/privacy/consent/{consent_id}/withdraw",
-                data={"csrf_token": http.Request.csrf_token(self)},
+                data={"csrf_token": http.Request.csrf_token(self), "confirm": "1"},
                 allow_redirects=False,
+            )
+            self.assertEqual(response.headers["Location"].rsplit("/", 1)[-1], "my")
+            # Nor does the confirmation step show someone else's consent.
+            response = self.url_open(
+                f"/my/privacy/consent/{consent_id}", allow_redirects=False
             )
             self.assertEqual(response.headers["Location"].rsplit("/", 1)[-1], "my")
         self.assertEqual(self.consent_bert.state, "given")
