@@ -157,6 +157,7 @@ class AvgEncryptedMixin(models.AbstractModel):
 
     read._readonly = False
 
+    @api.model
     def search_read(
         self, domain=None, fields=None, offset=0, limit=None, order=None, **read_kwargs
     ):
@@ -176,6 +177,7 @@ class AvgEncryptedMixin(models.AbstractModel):
 
     web_read._readonly = False
 
+    @api.model
     def web_search_read(
         self, domain, specification, offset=0, limit=None, order=None, count_limit=None
     ):

@@ -64,8 +64,11 @@ def make_portal_client(env):
         env["avg.request"]
         .sudo()
         ._avg_portal_create(
-            partner,
-            {"request_type": "objection", "description": "Geen nieuwsbrieven meer"},
+            {
+                "partner_id": partner.id,
+                "request_type": "objection",
+                "description": "Geen nieuwsbrieven meer",
+            }
         )
     )
     env["coaching.client.secret"].create(

@@ -17,6 +17,8 @@ from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
+from ..controllers import request_forms
+from ..services import tokens
 from .common import RetentionCase
 
 
@@ -360,17 +362,23 @@ class TestRetentionTerms(RetentionCase):
     def _public_request(self, email, day):
         """A request from the public form, confirmed on ``day`` by someone
         whose address is no contact's (so it is linked to nobody)."""
-        Request = self.env["avg.request"]
+        env = self.env
         with freeze_time(day):
-            token, _payload = Request._avg_public_token(
-                {
-                    "name": "Buitenstaander Fictief",
-                    "email": email,
-                    "request_type": "access",
-                    "description": "Wat weten jullie over mij? TRACE-PUBLIC",
-                }
+            token, _payload = request_forms.seal_public_request(
+                env,
+                request_forms.public_request_payload(
+                    {
+                        "name": "Buitenstaander Fictief",
+                        "email": email,
+                        "request_type": "access",
+                        "description": "Wat weten jullie over mij? TRACE-PUBLIC",
+                    }
+                ),
             )
-            return Request._avg_public_confirm(token)
+            return env["avg.request"]._avg_public_create(
+                request_forms.open_public_request(env, token),
+                tokens.fingerprint(token),
+            )
 
     def _close(self, request, day):
         with freeze_time(day):
