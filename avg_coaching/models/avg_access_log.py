@@ -9,10 +9,12 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 from odoo.tools import SQL
+from odoo.tools.translate import LazyTranslate
 
 from ..services import crypto
 
 _logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
 
 # Advisory-lock key of the sealer: one process extends the chain at a time.
 SEAL_LOCK = (4243, 1)
@@ -75,6 +77,41 @@ class AvgAccessLog(models.Model):
     """
 
     _name = "avg.access.log"
+    # Append-only: the ORM and a database trigger refuse every change and
+    # deletion; an entry's seal is set once, and the link to the contact only
+    # goes (she was erased: the entry keeps her former id). Deleted only by the
+    # retention purge (PURGE_SETTING for its own transaction).
+    _inherit = ["avg.append.only.mixin"]
+    _avg_purge_setting = PURGE_SETTING
+    _avg_fixed_columns = (
+        "id",
+        "date",
+        "user_id",
+        "subject_id",
+        "res_model",
+        "res_ids",
+        "record_count",
+        "kind",
+        "action",
+        "purpose",
+        "purpose_ref",
+        "origin",
+    )
+    _avg_fading_columns = ("partner_id",)
+    _avg_guard_extra = (
+        "OLD.seal IS NOT NULL AND (NEW.seal, NEW.chain_seq, NEW.prev_seal) "
+        "IS DISTINCT FROM (OLD.seal, OLD.chain_seq, OLD.prev_seal)"
+    )
+    _avg_write_refusal = _lt(
+        "The access log is append-only: an entry cannot be changed, not even "
+        "by the administrator."
+    )
+    _avg_unlink_refusal = _lt(
+        "The access log is append-only: entries are deleted only by the "
+        "retention policy 'Access log of dossier content' when their term "
+        "has passed."
+    )
+    _avg_copy_refusal = _lt("Access log entries cannot be duplicated.")
     _description = "Access log of dossier content"
     _order = "date desc, id desc"
     _rec_name = "date"
@@ -126,55 +163,6 @@ class AvgAccessLog(models.Model):
         ("chain_seq_uniq", "unique(chain_seq)", "Two entries cannot share a place."),
     ]
 
-    def init(self):
-        # The database itself keeps the log append-only: an entry's columns never
-        # change, except its seal being set once; it is deleted only by the
-        # retention purge (which sets PURGE_SETTING for its own transaction).
-        self.env.cr.execute(
-            SQL(
-                """
-                CREATE OR REPLACE FUNCTION avg_access_log_guard() RETURNS trigger AS $$
-                BEGIN
-                    IF TG_OP = 'DELETE' THEN
-                        IF coalesce(current_setting(%(setting)s, true), '') = 'on' THEN
-                            RETURN OLD;
-                        END IF;
-                        RAISE EXCEPTION 'avg_access_log is append-only';
-                    END IF;
-                    -- what an entry says never changes
-                    IF (NEW.id, NEW.date, NEW.user_id, NEW.subject_id, NEW.res_model,
-                        NEW.res_ids, NEW.record_count, NEW.kind, NEW.action,
-                        NEW.purpose, NEW.purpose_ref, NEW.origin)
-                       IS DISTINCT FROM
-                       (OLD.id, OLD.date, OLD.user_id, OLD.subject_id, OLD.res_model,
-                        OLD.res_ids, OLD.record_count, OLD.kind, OLD.action,
-                        OLD.purpose, OLD.purpose_ref, OLD.origin) THEN
-                        RAISE EXCEPTION 'avg_access_log is append-only';
-                    END IF;
-                    -- its seal is set once
-                    IF OLD.seal IS NOT NULL
-                       AND (NEW.seal, NEW.chain_seq, NEW.prev_seal) IS DISTINCT FROM
-                           (OLD.seal, OLD.chain_seq, OLD.prev_seal) THEN
-                        RAISE EXCEPTION 'avg_access_log is append-only';
-                    END IF;
-                    -- the link to the contact only goes (the contact was erased);
-                    -- the entry keeps her former id
-                    IF NEW.partner_id IS NOT NULL
-                       AND NEW.partner_id IS DISTINCT FROM OLD.partner_id THEN
-                        RAISE EXCEPTION 'avg_access_log is append-only';
-                    END IF;
-                    RETURN NEW;
-                END;
-                $$ LANGUAGE plpgsql;
-                DROP TRIGGER IF EXISTS avg_access_log_guard ON avg_access_log;
-                CREATE TRIGGER avg_access_log_guard
-                    BEFORE UPDATE OR DELETE ON avg_access_log
-                    FOR EACH ROW EXECUTE FUNCTION avg_access_log_guard();
-                """,
-                setting=PURGE_SETTING,
-            )
-        )
-
     # ------------------------------------------------------------------ ORM
     @api.model_create_multi
     def create(self, vals_list):  # pylint: disable=method-required-super
@@ -184,26 +172,6 @@ class AvgAccessLog(models.Model):
                 "is read; they cannot be made by hand."
             )
         )
-
-    def write(self, vals):  # pylint: disable=method-required-super
-        raise UserError(
-            _(
-                "The access log is append-only: an entry cannot be changed, not even "
-                "by the administrator."
-            )
-        )
-
-    def unlink(self):  # pylint: disable=method-required-super
-        raise UserError(
-            _(
-                "The access log is append-only: entries are deleted only by the "
-                "retention policy 'Access log of dossier content' when their term "
-                "has passed."
-            )
-        )
-
-    def copy(self, default=None):  # pylint: disable=method-required-super
-        raise UserError(_("Access log entries cannot be duplicated."))
 
     # ------------------------------------------------------------------ append
     @api.model

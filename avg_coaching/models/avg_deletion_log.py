@@ -7,10 +7,12 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, config
+from odoo.tools.translate import LazyTranslate
 
 from ..services import crypto
 
 _logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
 
 # Journal lines waiting for the commit (in the cursor's post-commit data).
 _JOURNAL_PENDING = "avg_coaching.journal"
@@ -43,6 +45,31 @@ class AvgDeletionLog(models.Model):
     """
 
     _name = "avg.deletion.log"
+    # Append-only (ORM and database trigger): only a link to a deleted policy or
+    # user may go empty; deleted only by the retention purge (PURGE_SETTING).
+    _inherit = ["avg.append.only.mixin"]
+    _avg_purge_setting = PURGE_SETTING
+    _avg_fixed_columns = (
+        "id",
+        "date",
+        "operation",
+        "subject_ref",
+        "counts",
+        "reason",
+        "create_date",
+    )
+    _avg_fading_columns = ("policy_id", "create_uid", "write_uid")
+    _avg_write_refusal = _lt(
+        "The deletion log is append-only: an entry cannot be changed, not "
+        "even by the administrator."
+    )
+    _avg_unlink_refusal = _lt(
+        "The deletion log cannot be deleted: it is the record of what was "
+        "erased, and lets erasures be re-applied after a restore. Entries "
+        "are deleted only by the retention policy 'Deletion log and "
+        "journal' when their term has passed."
+    )
+    _avg_copy_refusal = _lt("Deletion log entries cannot be duplicated.")
     _description = "Deletion log"
     _order = "date desc, id desc"
     _rec_name = "subject_ref"
@@ -59,69 +86,6 @@ class AvgDeletionLog(models.Model):
     )
     subject_ref = fields.Char(string="Subject reference", readonly=True, index=True)
     counts = fields.Text(string="Records per model", readonly=True)
-
-    def init(self):
-        # The database keeps the log append-only: what an entry says never
-        # changes (only a link to a deleted policy or user may go empty), and it
-        # is deleted only by the retention purge, which sets PURGE_SETTING for
-        # its own transaction.
-        self.env.cr.execute(
-            SQL(
-                """
-                CREATE OR REPLACE FUNCTION avg_deletion_log_guard() RETURNS trigger
-                AS $$
-                BEGIN
-                    IF TG_OP = 'DELETE' THEN
-                        IF coalesce(current_setting(%(setting)s, true), '') = 'on' THEN
-                            RETURN OLD;
-                        END IF;
-                        RAISE EXCEPTION 'avg_deletion_log is append-only';
-                    END IF;
-                    IF (NEW.id, NEW.date, NEW.operation, NEW.subject_ref, NEW.counts,
-                        NEW.reason, NEW.create_date)
-                       IS DISTINCT FROM
-                       (OLD.id, OLD.date, OLD.operation, OLD.subject_ref, OLD.counts,
-                        OLD.reason, OLD.create_date)
-                       OR (NEW.policy_id IS NOT NULL
-                           AND NEW.policy_id IS DISTINCT FROM OLD.policy_id)
-                       OR (NEW.create_uid IS NOT NULL
-                           AND NEW.create_uid IS DISTINCT FROM OLD.create_uid)
-                       OR (NEW.write_uid IS NOT NULL
-                           AND NEW.write_uid IS DISTINCT FROM OLD.write_uid) THEN
-                        RAISE EXCEPTION 'avg_deletion_log is append-only';
-                    END IF;
-                    RETURN NEW;
-                END;
-                $$ LANGUAGE plpgsql;
-                DROP TRIGGER IF EXISTS avg_deletion_log_guard ON avg_deletion_log;
-                CREATE TRIGGER avg_deletion_log_guard
-                    BEFORE UPDATE OR DELETE ON avg_deletion_log
-                    FOR EACH ROW EXECUTE FUNCTION avg_deletion_log_guard();
-                """,
-                setting=PURGE_SETTING,
-            )
-        )
-
-    def write(self, vals):  # pylint: disable=method-required-super
-        raise UserError(
-            _(
-                "The deletion log is append-only: an entry cannot be changed, not "
-                "even by the administrator."
-            )
-        )
-
-    def unlink(self):  # pylint: disable=method-required-super
-        raise UserError(
-            _(
-                "The deletion log cannot be deleted: it is the record of what was "
-                "erased, and lets erasures be re-applied after a restore. Entries "
-                "are deleted only by the retention policy 'Deletion log and "
-                "journal' when their term has passed."
-            )
-        )
-
-    def copy(self, default=None):  # pylint: disable=method-required-super
-        raise UserError(_("Deletion log entries cannot be duplicated."))
 
     @api.model
     def _avg_subject_ref(self, partner):

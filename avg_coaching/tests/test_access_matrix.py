@@ -73,6 +73,7 @@ MODELS = {
     "avg.deletion.log": "technical",
     "avg.encrypted.mixin": "technical",
     "avg.evidence.mixin": "technical",
+    "avg.append.only.mixin": "technical",
     "avg.erasure": "technical",
     "base": "technical",
     # Extended for the BSN guard (chatter, attachment names); a message from
