@@ -11,7 +11,7 @@ from odoo.http import request
 from odoo.tools import SQL
 from odoo.tools.translate import LazyTranslate
 
-from ..services import crypto
+from ..services import crypto, notify
 
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
@@ -83,20 +83,8 @@ class AvgAccessLog(models.Model):
     # retention purge (PURGE_SETTING for its own transaction).
     _inherit = ["avg.append.only.mixin"]
     _avg_purge_setting = PURGE_SETTING
-    _avg_fixed_columns = (
-        "id",
-        "date",
-        "user_id",
-        "subject_id",
-        "res_model",
-        "res_ids",
-        "record_count",
-        "kind",
-        "action",
-        "purpose",
-        "purpose_ref",
-        "origin",
-    )
+    # What an entry says: what its seal covers, and the number of records.
+    _avg_fixed_columns = (*SEALED_COLUMNS, "record_count")
     _avg_fading_columns = ("partner_id",)
     _avg_guard_extra = (
         "OLD.seal IS NOT NULL AND (NEW.seal, NEW.chain_seq, NEW.prev_seal) "
@@ -387,11 +375,7 @@ class AvgAccessLog(models.Model):
                 "The access log is intact: %(count)s entries checked.", count=checked
             )
             kind = "success"
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {"type": kind, "message": message, "sticky": bool(broken_id)},
-        }
+        return notify.notification(message, kind=kind, sticky=bool(broken_id))
 
     # ------------------------------------------------------------------ retention
     @api.model

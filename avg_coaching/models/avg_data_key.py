@@ -10,7 +10,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, config
 from odoo.tools.translate import LazyTranslate
 
-from ..services import crypto
+from ..services import crypto, notify
 
 _logger = logging.getLogger(__name__)
 
@@ -677,15 +677,6 @@ class AvgDataKey(models.Model):
         if not self.env.user.has_group("base.group_system"):
             raise UserError(_("Only an administrator can rotate the master key."))
         count = self._avg_rewrap_all()
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "success",
-                "message": _(
-                    "%(count)s data keys re-wrapped under the new master key.",
-                    count=count,
-                ),
-                "sticky": False,
-            },
-        }
+        return notify.notification(
+            _("%(count)s data keys re-wrapped under the new master key.", count=count)
+        )

@@ -4,6 +4,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.translate import LazyTranslate
 
+from ..services import notify
+
 DELIVERIES = [
     ("email", "E-mailed from Odoo"),
     ("in_person", "Handed over in person (on paper)"),
@@ -103,6 +105,18 @@ class AvgInformationNotice(models.Model):
         company = self[:1].company_id or self.env.company
         return self.env["avg.processing.activity"].search(
             [("company_id", "=", company.id)]
+        )
+
+    @api.model
+    def _avg_sent_notification(self, partner, reload=False):
+        """What the coach sees after sending the privacy information."""
+        return notify.notification(
+            _(
+                "The privacy information was sent to %(client)s (%(email)s).",
+                client=partner.display_name,
+                email=partner.email or "",
+            ),
+            reload=reload,
         )
 
     @api.model

@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.tools import config
 
-from ..services import crypto
+from ..services import crypto, notify
 from .avg_data_key import MASTER_KEY_PARAM
 from .res_config_settings import DOSSIER_RETENTION_YEARS, MINOR_POLICIES
 
@@ -195,15 +195,7 @@ class AvgSetup(models.Model):
 
     # ------------------------------------------------------------------ actions
     def _avg_notify(self, message):
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "message": message,
-                "type": "success",
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return notify.notification(message, reload=True)
 
     def action_open_company(self):
         self.ensure_one()

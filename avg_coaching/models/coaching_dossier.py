@@ -971,19 +971,9 @@ class CoachingDossier(models.Model):
                 version=notice.register_hash[:12],
             )
         )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "success",
-                "message": _(
-                    "The privacy information was sent to %(client)s (%(email)s).",
-                    client=self.client_id.display_name,
-                    email=self.client_id.email or "",
-                ),
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return self.env["avg.information.notice"]._avg_sent_notification(
+            self.client_id, reload=True
+        )
 
     def action_avg_record_consent(self):
         """Step 2 of the first-client flow: record the client's consent for her

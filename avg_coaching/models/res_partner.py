@@ -1149,15 +1149,4 @@ class ResPartner(models.Model):
         if self.env.user.has_group("avg_coaching.group_avg_coach"):
             dossier = dossier.search([("client_id", "=", self.id)], limit=1)
         self.env["avg.information.notice"]._avg_send(self, dossier or None)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "success",
-                "message": _(
-                    "The privacy information was sent to %(client)s (%(email)s).",
-                    client=self.display_name,
-                    email=self.email or "",
-                ),
-            },
-        }
+        return self.env["avg.information.notice"]._avg_sent_notification(self)
