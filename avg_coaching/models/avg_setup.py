@@ -64,6 +64,11 @@ class AvgSetup(models.Model):
     retention_ok = fields.Boolean(compute="_compute_items")
     can_edit = fields.Boolean(compute="_compute_can_edit")
 
+    def _compute_display_name(self):
+        # The reader's language (the record's name is stored once, in English).
+        for setup in self:
+            setup.display_name = _("Set-up checklist")
+
     @api.depends(
         "company_id",
         "key_backup_date",
