@@ -9,6 +9,7 @@ from . import avg_encrypted_mixin
 from . import avg_content_chatter
 from . import avg_consent
 from . import avg_request
+from . import avg_request_fulfilment
 from . import avg_request_recipient
 from . import res_partner
 from . import res_users

@@ -6,6 +6,7 @@ import zipfile
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import SQL
+from odoo.tools.sql import escape_psql
 
 from ..report.avg_reports import PROTECTED_EXPORT
 
@@ -20,8 +21,6 @@ REFERENCE_SKIP = {
     "mail.notification",
     "discuss.channel.member",
     "res.partner",
-    "res.users",
-    "mail.message",
 }
 EMAIL_FIELDS = ("email_normalized", "email", "email_from", "company_email")
 
@@ -351,27 +350,29 @@ class AvgSubjectData(models.AbstractModel):
         }
 
     # ------------------------------------------------------------ references
-    # The reach of Odoo's privacy_lookup (many2one to res.partner, e-mail fields,
-    # name where an e-mail is kept, messages she wrote), but not its query
-    # (privacy.lookup.wizard._get_query), which serves the privacy manager's
-    # review: it takes every contact with her name as hers (a namesake's records
-    # would enter her export; test_export_leaves_out_a_namesake), leaves out
-    # links that cascade with the contact (her bank accounts, her document
-    # password), and needs an e-mail address (without one its ILIKE '%%'
-    # matches every record with an e-mail). test_export_finds_all_that_
+    # Built from Odoo's privacy_lookup query (privacy.lookup.wizard._get_query),
+    # the privacy manager's own review of everything that names a person, and
+    # narrowed to what is provably hers. That query takes every contact with her
+    # name as hers (a namesake's records would enter her export:
+    # test_export_leaves_out_a_namesake), so a record it finds stays only when
+    # it links to her contact or holds her e-mail address. It also leaves out
+    # links that are deleted with the contact (her bank accounts, her document
+    # password) and cannot run without an e-mail address (its ILIKE '%%' would
+    # match every record with one): her contact's links come from
+    # _avg_link_columns, every one of them. test_export_finds_all_that_
     # privacy_lookup_finds keeps the two in step.
     @api.model
     @tools.ormcache()
-    def _avg_reference_columns(self):
-        """((model, table, partner columns, email columns, name column), ...) of
-        every stored model that can refer to a person: the same reach as Odoo's
-        privacy_lookup (many2one to res.partner, e-mail fields, name)."""
+    def _avg_link_columns(self):
+        """((model, table, columns), ...): the stored many2one columns to
+        res.partner of every stored model, those privacy_lookup leaves out
+        because they cascade included."""
         result = []
         for model_name in sorted(self.env.registry):
             model = self.env[model_name]
             if model_name in REFERENCE_SKIP or model._transient or not model._auto:
                 continue
-            partner_cols = tuple(
+            columns = tuple(
                 name
                 for name, field in model._fields.items()
                 if field.type == "many2one"
@@ -379,33 +380,73 @@ class AvgSubjectData(models.AbstractModel):
                 and field.store
                 and field.column_type
             )
-            email_cols = tuple(
-                name
-                for name in EMAIL_FIELDS
-                if name in model._fields and model._fields[name].store
-            )
-            rec_name = model._rec_name or "name"
-            name_field = model._fields.get(rec_name)
-            name_col = (
-                rec_name
-                if email_cols
-                and name_field
-                and name_field.store
-                and name_field.type == "char"
-                and not name_field.translate
-                else None
-            )
-            if partner_cols or email_cols:
-                result.append(
-                    (model_name, model._table, partner_cols, email_cols, name_col)
-                )
+            if columns:
+                result.append((model_name, model._table, columns))
         return tuple(result)
 
     @api.model
+    def _avg_lookup_ids(self, name, email):
+        """{model: {ids}} that Odoo's privacy_lookup finds for ``name`` and
+        ``email`` (its own query, run as the privacy manager's lookup runs it;
+        the name taken literally, not as a pattern)."""
+        wizard = (
+            self.env["privacy.lookup.wizard"]
+            .sudo()
+            .new({"name": escape_psql(name), "email": email})
+        )
+        query = wizard._get_query()
+        self.env.flush_all()
+        self.env.cr.execute(query)
+        rows = self.env.cr.fetchall()
+        models = dict(
+            self.env["ir.model"]
+            .sudo()
+            .browse(list({row[0] for row in rows}))
+            .mapped(lambda m: (m.id, m.model))
+        )
+        found = {}
+        for model_id, record_id, _active in rows:
+            if models.get(model_id) in self.env:
+                found.setdefault(models[model_id], set()).add(record_id)
+        return found
+
+    @api.model
+    def _avg_holding_address(self, model_name, record_ids, email):
+        """The ids among ``record_ids`` whose e-mail fields hold ``email``
+        itself (not an address that merely contains it)."""
+        model = self.env[model_name]
+        columns = [
+            name
+            for name in (*EMAIL_FIELDS, "login")
+            if name in model._fields
+            and model._fields[name].store
+            and model._fields[name].column_type
+        ]
+        if not columns:
+            return set()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, %s FROM %s WHERE id IN %s",
+                SQL(", ").join(SQL.identifier(col) for col in columns),
+                SQL.identifier(model._table),
+                tuple(record_ids),
+            )
+        )
+        return {
+            row[0]
+            for row in self.env.cr.fetchall()
+            if any(
+                email in tools.email_normalize_all(value or "")
+                for value in row[1:]
+                if isinstance(value, str)
+            )
+        }
+
+    @api.model
     def _avg_reference_ids(self, partner):
-        """{model: [ids]} of every record that refers to ``partner``: by a link to
-        her contact (or a contact with her e-mail address), her e-mail address, or
-        her name where an e-mail is kept; and the messages she wrote."""
+        """{model: [ids]} of every record that refers to ``partner``: a link to
+        her contact (or a contact with her e-mail address), or her e-mail
+        address in a record privacy_lookup finds."""
         partner = partner.sudo()
         email = tools.email_normalize(partner.email or "")
         subjects = partner
@@ -417,59 +458,34 @@ class AvgSubjectData(models.AbstractModel):
                 .search([("email_normalized", "=", email)])
             )
         ids = tuple(subjects.ids)
+        found = {"res.partner": set(ids)}
         parts = [
             SQL(
-                "SELECT 'mail.message' AS model, id FROM mail_message "
-                "WHERE author_id IN %s",
-                ids,
+                "SELECT %s AS model, id FROM %s WHERE %s",
+                model,
+                SQL.identifier(table),
+                SQL(" OR ").join(
+                    SQL("%s IN %s", SQL.identifier(col), ids) for col in columns
+                ),
             )
+            for model, table, columns in self._avg_link_columns()
         ]
-        for (
-            model,
-            table,
-            partner_cols,
-            email_cols,
-            name_col,
-        ) in self._avg_reference_columns():
-            conditions = [
-                SQL("%s IN %s", SQL.identifier(col), ids) for col in partner_cols
-            ]
-            if email:
-                for col in email_cols:
-                    if col == "email_normalized":
-                        conditions.append(SQL("%s = %s", SQL.identifier(col), email))
-                    else:
-                        conditions.append(
-                            SQL("%s ILIKE %s", SQL.identifier(col), f"%{email}%")
-                        )
-                if name_col and partner.name:
-                    conditions.append(
-                        SQL("%s ILIKE %s", SQL.identifier(name_col), partner.name)
-                    )
-            if conditions:
-                parts.append(
-                    SQL(
-                        "SELECT %s AS model, id FROM %s WHERE %s",
-                        model,
-                        SQL.identifier(table),
-                        SQL(" OR ").join(conditions),
-                    )
-                )
         self.env.flush_all()
         self.env.cr.execute(SQL(" UNION ALL ").join(parts))
-        found = {}
         for model, record_id in self.env.cr.fetchall():
             found.setdefault(model, set()).add(record_id)
-        found.setdefault("res.partner", set()).update(subjects.ids)
-        users = (
-            self.env["res.users"]
-            .sudo()
-            .with_context(active_test=False)
-            .search([("partner_id", "in", subjects.ids)])
-        )
-        if users:
-            found.setdefault("res.users", set()).update(users.ids)
-        return {model: sorted(record_ids) for model, record_ids in found.items()}
+        if email and partner.name:
+            for model, record_ids in self._avg_lookup_ids(partner.name, email).items():
+                unlinked = record_ids - found.get(model, set())
+                if unlinked:
+                    found.setdefault(model, set()).update(
+                        self._avg_holding_address(model, unlinked, email)
+                    )
+        return {
+            model: sorted(record_ids)
+            for model, record_ids in found.items()
+            if record_ids
+        }
 
     @api.model
     def _avg_references(self, partner):

@@ -268,10 +268,11 @@ class TestPortalRequests(AvgPortalCase):
         self.assertFalse(exported & bert_records)
 
     def test_export_leaves_out_a_namesake(self):
-        """Why the collector does not run privacy_lookup's own query: that query
-        (for the privacy manager's review) takes every contact with her name as
-        hers. Another client with the same name and another address is not her:
-        her records stay out of the export."""
+        """privacy_lookup's own query (for the privacy manager's review) takes
+        every contact with her name as hers; the collector builds on it but keeps
+        only what links to her contact or holds her address. Another client with
+        the same name and another address is not her: her records stay out of
+        the export."""
         namesake = self.env["res.partner"].create(
             {
                 "name": self.anna.partner_id.name,
@@ -294,6 +295,26 @@ class TestPortalRequests(AvgPortalCase):
         self.assertNotIn(("coaching.dossier", dossier.id), exported)
         self.assertNotIn(("res.partner", namesake.id), exported)
         self.assertNotIn("ANDERE-ANNA", str(data))
+
+    def test_export_takes_her_address_not_a_longer_one(self):
+        """A record privacy_lookup finds by her e-mail address alone (she asked
+        for no more mailings before she was a client) is hers; one whose address
+        only contains hers ("joanna.req@..." holds "anna.req@...") is not."""
+        Blacklist = self.env["mail.blacklist"].sudo()
+        hers = Blacklist.create({"email": "Anna.Req@client.test"})
+        longer = Blacklist.create({"email": "joanna.req@client.test"})
+        wizard = self.env["privacy.lookup.wizard"].create(
+            {"name": self.anna.partner_id.name, "email": self.anna.partner_id.email}
+        )
+        wizard.action_lookup()
+        found = {(line.res_model, line.res_id) for line in wizard.line_ids}
+        self.assertIn(("mail.blacklist", hers.id), found)
+        self.assertIn(("mail.blacklist", longer.id), found)
+        self.authenticate("anna_req", "anna-req-pw")
+        data = protected_json(self.url_open("/my/privacy/export.json").content)
+        exported = {(row["model"], row["id"]) for row in data["records"]}
+        self.assertIn(("mail.blacklist", hers.id), exported)
+        self.assertNotIn(("mail.blacklist", longer.id), exported)
 
     def test_exports_ignore_other_ids(self):
         """There is no id to change in an export URL: extra parameters naming
