@@ -15,6 +15,32 @@ PRIVACY = "avg_coaching.group_avg_privacy_manager"
 REPORT_URL = "http://127.0.0.1:1"
 
 
+def new_consent(env, partner, purpose="dossier", **extra):
+    """A consent of ``partner`` for ``purpose``, given on a signed form."""
+    vals = {
+        "partner_id": partner.id,
+        "purpose": purpose,
+        "method": "signed_form",
+        "text_version": "Toestemming v1",
+        "date_given": "2026-01-05",
+    }
+    vals.update(extra)
+    return env["avg.consent"].create(vals)
+
+
+def new_dossier(env, client, coach, notes=None, **vals):
+    """A dossier of ``client`` (a partner) with ``coach`` (a user); with
+    ``notes``, one session on 2026-02-01 with these notes."""
+    dossier = env["coaching.dossier"].create(
+        dict(vals, client_id=client.id, coach_id=coach.id)
+    )
+    if notes:
+        env["coaching.session"].create(
+            {"dossier_id": dossier.id, "date": "2026-02-01", "notes": notes}
+        )
+    return dossier
+
+
 def new_portal_client(env, login, password, **kw):
     """A portal user who is a client of the practice (her own password, to log in
     over HTTP)."""
@@ -118,15 +144,7 @@ class AvgCoachingCase(TransactionCase):
 
     @classmethod
     def _consent(cls, partner, purpose, **extra):
-        vals = {
-            "partner_id": partner.id,
-            "purpose": purpose,
-            "method": "signed_form",
-            "text_version": "Toestemming v1",
-            "date_given": "2026-01-05",
-        }
-        vals.update(extra)
-        return cls.env["avg.consent"].create(vals)
+        return new_consent(cls.env, partner, purpose, **extra)
 
     @classmethod
     def _inform(cls, dossier, day="2026-01-05"):

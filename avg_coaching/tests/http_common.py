@@ -8,7 +8,7 @@ from odoo import http
 from odoo.service import security
 from odoo.tests import HttpCase, new_test_user
 
-from .common import COACH
+from .common import COACH, new_consent, new_dossier
 
 
 class AvgHttpCase(HttpCase):
@@ -79,25 +79,13 @@ class AvgPortalCase(AvgHttpCase):
     @classmethod
     def avg_consent(cls, partner, purpose="dossier", **extra):
         """A consent given on the signed agreement."""
-        vals = {
-            "partner_id": partner.id,
-            "purpose": purpose,
-            "method": "signed_agreement",
-            "text_version": "Overeenkomst v1",
-            "date_given": "2026-01-05",
-        }
-        vals.update(extra)
-        return cls.env["avg.consent"].create(vals)
+        extra = dict(
+            {"method": "signed_agreement", "text_version": "Overeenkomst v1"}, **extra
+        )
+        return new_consent(cls.env, partner, purpose, **extra)
 
     @classmethod
     def avg_dossier(cls, client, coach, notes=None, **vals):
         """A dossier of ``client`` (a partner) with ``coach``; with ``notes``, one
         session on 2026-02-01 with these notes."""
-        dossier = cls.env["coaching.dossier"].create(
-            dict(vals, client_id=client.id, coach_id=coach.id)
-        )
-        if notes:
-            cls.env["coaching.session"].create(
-                {"dossier_id": dossier.id, "date": "2026-02-01", "notes": notes}
-            )
-        return dossier
+        return new_dossier(cls.env, client, coach, notes, **vals)

@@ -14,7 +14,7 @@ from odoo import http
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import agree_document_password, open_protected_zip
+from .common import agree_document_password, new_consent, open_protected_zip
 from .http_common import AvgHttpCase
 
 ROLES = (
@@ -217,15 +217,7 @@ class TestAccessMatrix(AvgHttpCase):
         other.write({"is_coaching_client": True, "coaching_birthdate": "1981-01-01"})
         for partner in (cls.client_partner, other):
             for purpose in ("dossier", "special_health"):
-                env["avg.consent"].create(
-                    {
-                        "partner_id": partner.id,
-                        "purpose": purpose,
-                        "method": "signed_form",
-                        "text_version": "Toestemming v1",
-                        "date_given": "2026-01-05",
-                    }
-                )
+                new_consent(env, partner, purpose)
         cls.dossier = env["coaching.dossier"].create(
             {
                 "client_id": cls.client_partner.id,

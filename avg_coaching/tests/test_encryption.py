@@ -12,7 +12,7 @@ from odoo.tools.misc import exec_pg_environ, find_pg_tool
 from odoo.addons.avg_coaching.services import crypto
 from odoo.addons.avg_coaching.services.erasure import erasure_env
 
-from .common import AvgCoachingCase
+from .common import AvgCoachingCase, new_consent, new_dossier
 
 MARK = "ZZMARKER-{}-QX"
 
@@ -162,21 +162,9 @@ class TestEncryption(AvgCoachingCase):
                     "coaching_birthdate": "1980-01-01",
                 }
             )
-            env["avg.consent"].create(
-                {
-                    "partner_id": partner.id,
-                    "purpose": "dossier",
-                    "method": "signed_form",
-                    "text_version": "Toestemming v1",
-                    "date_given": "2026-01-05",
-                }
-            )
-            dossier = env["coaching.dossier"].create(
-                {
-                    "client_id": partner.id,
-                    "coach_id": env.ref("base.user_admin").id,
-                    "help_question": marker,
-                }
+            new_consent(env, partner)
+            dossier = new_dossier(
+                env, partner, env.ref("base.user_admin"), help_question=marker
             )
             env["coaching.session"].create(
                 {"dossier_id": dossier.id, "notes": marker, "report": marker}

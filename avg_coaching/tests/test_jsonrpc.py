@@ -3,7 +3,7 @@ import json
 from odoo.tests import HttpCase, get_db_name, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 
-from .common import ADMINISTRATION, COACH
+from .common import ADMINISTRATION, COACH, new_consent
 
 
 @tagged("post_install", "-at_install")
@@ -33,15 +33,7 @@ class TestJsonRpc(HttpCase):
                 "coaching_birthdate": "1990-01-01",
             }
         )
-        cls.env["avg.consent"].create(
-            {
-                "partner_id": cls.client_partner.id,
-                "purpose": "dossier",
-                "method": "signed_form",
-                "text_version": "Toestemming v1",
-                "date_given": "2026-01-05",
-            }
-        )
+        new_consent(cls.env, cls.client_partner)
         cls.dossier = cls.env["coaching.dossier"].create(
             {
                 "client_id": cls.client_partner.id,

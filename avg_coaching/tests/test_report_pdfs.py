@@ -17,7 +17,12 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools.misc import format_date
 
 from ..report.avg_reports import EXPORT_FIELDS
-from .common import DOCUMENT_PASSWORD, agree_document_password, new_portal_client
+from .common import (
+    DOCUMENT_PASSWORD,
+    agree_document_password,
+    new_consent,
+    new_portal_client,
+)
 from .http_common import AvgHttpCase
 
 LANG = "nl_NL"
@@ -96,15 +101,7 @@ class TestReportPdfs(AvgHttpCase):
         cls.client.write({"lang": LANG, "city": "Nergenshuizen"})
         cls.client_user.lang = LANG
         for purpose in ("dossier", "special_health"):
-            cls.env["avg.consent"].create(
-                {
-                    "partner_id": cls.client.id,
-                    "purpose": purpose,
-                    "method": "signed_form",
-                    "text_version": "Toestemming v1",
-                    "date_given": "2026-01-05",
-                }
-            )
+            new_consent(cls.env, cls.client, purpose)
         cls.dossier = cls.env["coaching.dossier"].create(
             {
                 "client_id": cls.client.id,

@@ -15,7 +15,7 @@ from odoo.tools.misc import exec_pg_environ, find_pg_tool
 
 from ..models.avg_retention_policy import RULES
 from ..services.erasure import erasure_env
-from .common import RetentionCase
+from .common import RetentionCase, new_consent, new_dossier
 
 
 @tagged("post_install", "-at_install")
@@ -530,21 +530,9 @@ class TestRetention(RetentionCase):
                     "coaching_birthdate": "1980-01-01",
                 }
             )
-            env["avg.consent"].create(
-                {
-                    "partner_id": client.id,
-                    "purpose": "dossier",
-                    "method": "signed_form",
-                    "text_version": "Toestemming v1",
-                    "date_given": "2026-01-05",
-                }
-            )
-            dossier = env["coaching.dossier"].create(
-                {
-                    "client_id": client.id,
-                    "coach_id": env.ref("base.user_admin").id,
-                    "help_question": note,
-                }
+            new_consent(env, client)
+            dossier = new_dossier(
+                env, client, env.ref("base.user_admin"), help_question=note
             )
             env["coaching.session"].create({"dossier_id": dossier.id, "notes": note})
             env["coaching.document"].create(

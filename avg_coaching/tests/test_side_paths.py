@@ -8,6 +8,7 @@ from odoo import http
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
+from .common import new_consent
 from .http_common import AvgHttpCase
 
 PASSWORD = "side-Passw0rd!"
@@ -49,15 +50,7 @@ class TestSidePaths(AvgHttpCase):
                 "coaching_employer": "SPEMPLOYER",
             }
         )
-        env["avg.consent"].create(
-            {
-                "partner_id": cls.client_partner.id,
-                "purpose": "dossier",
-                "method": "signed_form",
-                "text_version": "Toestemming v1",
-                "date_given": "2026-01-05",
-            }
-        )
+        new_consent(env, cls.client_partner)
         cls.dossier = env["coaching.dossier"].create(
             {
                 "client_id": cls.client_partner.id,

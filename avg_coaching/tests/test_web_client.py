@@ -1,5 +1,6 @@
 from odoo.tests import tagged
 
+from .common import new_consent
 from .http_common import AvgPortalCase
 
 WAIT_FOR_FORM = """
@@ -34,15 +35,7 @@ class TestWebClient(AvgPortalCase):
                 "coaching_birthdate": "1980-01-01",
             }
         )
-        cls.env["avg.consent"].create(
-            {
-                "partner_id": client.id,
-                "purpose": "dossier",
-                "method": "signed_form",
-                "text_version": "Toestemming v1",
-                "date_given": "2026-01-05",
-            }
-        )
+        new_consent(cls.env, client)
         cls.dossier = cls.env["coaching.dossier"].create(
             {
                 "client_id": client.id,
