@@ -1,4 +1,5 @@
 import os
+import re
 
 import polib
 
@@ -35,6 +36,17 @@ class TestDutch(TransactionCase):
                     entry.msgstr.count(placeholder),
                     entry.msgid,
                 )
+
+    def test_dutch_says_je(self):
+        """The practice's own documents address the client as "je"; the addon
+        does too, everywhere (a page mixing "u" and "je" reads as two authors).
+        "u" as the abbreviation of hours ("%(hours)s u") is not the pronoun."""
+        po = polib.pofile(
+            os.path.join(os.path.dirname(addon.__file__), "i18n", "nl.po")
+        )
+        formal = re.compile(r"(?<!%\(hours\)s )\b(?:[Uu]|[Uu]w|[Uu]zelf)\b")
+        found = sorted(entry.msgstr for entry in po if formal.search(entry.msgstr))
+        self.assertFalse(found, f"{len(found)} Dutch texts say 'u': {found[:3]}")
 
     def test_pot_names_every_record_of_a_term(self):
         """Odoo reads which view or record a translation belongs to from the
