@@ -483,9 +483,9 @@ class ResPartner(models.Model):
                 or False
             )
 
-    def _avg_check_objection(self, stop):
-        """Refuse processing ``stop`` (a value of OBJECTION_STOPS) of these
-        persons while an upheld objection to it is in force (art. 21)."""
+    def _avg_objections_stopping(self, stop):
+        """The upheld objections in force (art. 21) of these persons that stop
+        processing ``stop`` (a value of OBJECTION_STOPS) now."""
         codes = [code for code, what in OBJECTION_STOPS.items() if what == stop]
         objections = self._avg_objections_in_force().filtered(
             lambda r: (
@@ -507,6 +507,12 @@ class ResPartner(models.Model):
                 .client_id
             )
             objections = objections.filtered(lambda r: r.partner_id not in running)
+        return objections
+
+    def _avg_check_objection(self, stop):
+        """Refuse processing ``stop`` (a value of OBJECTION_STOPS) of these
+        persons while an upheld objection to it is in force (art. 21)."""
+        objections = self._avg_objections_stopping(stop)
         if objections:
             request = objections[0]
             raise UserError(

@@ -1,3 +1,5 @@
+import json
+
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
@@ -238,15 +240,16 @@ class TestObjection(AvgCoachingCase):
         request.action_verify_identity()
         return request
 
-    def _mass_mail(self, body):
-        """An e-mail to her from Contacts (list, Action, Send email), as the coach."""
+    def _mass_mail(self, body, partners=None):
+        """An e-mail to her (or to ``partners``) from Contacts (list, Action,
+        Send email), as the coach."""
         return (
             self.env["mail.compose.message"]
             .with_user(self.coach)
             .with_context(
                 default_composition_mode="mass_mail",
                 default_model="res.partner",
-                default_res_ids=self.client.ids,
+                default_res_ids=(partners or self.client).ids,
             )
             .create({"subject": "Nieuws", "body": body})
             .action_send_mail()
@@ -360,6 +363,39 @@ class TestObjection(AvgCoachingCase):
         self.assertFalse(
             self.env["mail.mail"].search([("body_html", "ilike", "Nieuws van de")])
         )
+        # To her and others: the others get it, she does not, the coach is told.
+        other = self.env["res.partner"].create(
+            {"name": "Andere Relatie Fictief", "email": "andere.relatie@client.test"}
+        )
+        self.env["bus.bus"].sudo().search([]).unlink()
+        self._mass_mail("Nieuws voor twee", partners=self.client | other)
+        sent = self.env["mail.mail"].search(
+            [("body_html", "ilike", "Nieuws voor twee")]
+        )
+        self.assertEqual(sent.mapped("res_id"), other.ids)
+        self.assertFalse(
+            self.env["mail.message"].search(
+                [
+                    ("model", "=", "res.partner"),
+                    ("res_id", "=", self.client.id),
+                    ("body", "ilike", "Nieuws voor twee"),
+                ]
+            )
+        )
+        self.env.flush_all()
+        self.env.cr.precommit.run()  # Odoo writes bus messages before the commit
+        told = (
+            self.env["bus.bus"]
+            .sudo()
+            .search([("message", "ilike", "Not sent to everyone")])
+        )
+        self.assertEqual(len(told), 1)
+        self.assertEqual(
+            json.loads(told.channel)[1:], ["res.partner", self.coach.partner_id.id]
+        )
+        payload = json.loads(told.message)["payload"]
+        self.assertEqual(payload["type"], "warning")
+        self.assertIn(self.client.name, payload["message"])
         # An internal note is no contact with her.
         self.client.with_user(self.coach).message_post(
             body="Bezwaar besproken", subtype_xmlid="mail.mt_note"
