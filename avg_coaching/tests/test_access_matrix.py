@@ -107,6 +107,9 @@ MODELS = {
     # Odoo's own tools the addon guards (erasure path or refusal, issue 13).
     "privacy.lookup.wizard.line": "client",
     "base.partner.merge.automatic.wizard": "client",
+    # Extended so that a mass e-mail skips the contacts whose upheld objection
+    # stops messages to them (art. 21): no data of its own.
+    "mail.compose.message": "technical",
     # Report models: each checks its records (and asks the read gate) before
     # rendering; tried through /report below.
     "report.avg_coaching.avg_access_export_report": "technical",
