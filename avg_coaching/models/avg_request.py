@@ -11,6 +11,25 @@ from .avg_encrypted_mixin import EncryptedBinary
 _logger = logging.getLogger(__name__)
 
 OPEN_STATES = ("received", "verified", "in_progress")
+CLOSED_STATES = ("done", "refused")
+# What the request asked and how it was answered: evidence of how the right was
+# handled, not changed once the request is closed (the erasure path and the
+# retention engine empty them, as superuser).
+CLOSED_LOCKED = frozenset(
+    {
+        "request_type",
+        "restriction_ground",
+        "consent_id",
+        "objection_scope",
+        "objection_activity_id",
+        "rectification_field",
+        "rectification_wrong",
+        "rectification_correct",
+        "description",
+        "resolution",
+        "refusal_reason",
+    }
+)
 REQUEST_TYPES = [
     ("access", "Access to my data (art. 15)"),
     ("portability", "Transfer of my data (art. 20)"),
@@ -143,6 +162,12 @@ class AvgRequest(models.Model):
         help="One month after receipt (art. 12(3) GDPR), plus the extension.",
     )
     is_overdue = fields.Boolean(compute="_compute_is_overdue")
+    avg_closed = fields.Boolean(
+        string="Closed",
+        compute="_compute_avg_closed",
+        help="Done or refused: what the request asked and how it was answered no "
+        "longer change.",
+    )
     identity_method = fields.Selection(
         [
             ("portal", "Logged in to the portal"),
@@ -246,6 +271,11 @@ class AvgRequest(models.Model):
                 request.date_received
                 + relativedelta(months=1 + (request.extension_months or 0))
             )
+
+    @api.depends("state")
+    def _compute_avg_closed(self):
+        for request in self:
+            request.avg_closed = request.state in CLOSED_STATES
 
     def _compute_is_overdue(self):
         today = fields.Date.context_today(self)
@@ -370,7 +400,24 @@ class AvgRequest(models.Model):
 
     def write(self, vals):
         self._avg_check_id_copy_subject(vals)
+        self._avg_check_closed(vals)
         return super().write(vals)
+
+    def _avg_check_closed(self, vals):
+        """A closed request's question and answer are evidence: no user changes
+        them (over RPC as in the form); the addon's own steps run as superuser."""
+        if self.env.su or not CLOSED_LOCKED.intersection(vals):
+            return
+        closed = self.filtered("avg_closed")
+        if closed:
+            raise UserError(
+                _(
+                    "Request %(ref)s is closed: what it asked and how it was "
+                    "answered stay as they were, as the record of how the right was "
+                    "handled. Write what changed since in a note on the request.",
+                    ref=closed[0].name,
+                )
+            )
 
     # ---------------------------------------------------------------- actions
     def action_verify_identity(self):

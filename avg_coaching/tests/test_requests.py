@@ -338,6 +338,42 @@ class TestDataSubjectRequests(AvgCoachingCase):
         # The privacy manager sees and handles all of them.
         self.assertEqual(request.with_user(self.privacy_manager).state, "received")
 
+    def test_a_closed_request_is_not_rewritten(self):
+        """What a closed request asked and how it was answered is the record of
+        how the right was handled: the coach and the privacy manager cannot
+        change it (the form shows it read-only; the server refuses it too, for
+        a call over RPC); a note on it is still possible, and the erasure path
+        still empties it."""
+        request = self._request(kind="objection")
+        request.with_user(self.coach).description = "Geen nieuwsbrief meer"
+        self.env["avg.request.decision"].create(
+            {"request_id": request.id, "mode": "refuse", "reason": "Gronden X"}
+        ).action_confirm()
+        self.assertTrue(request.avg_closed)
+        for user in (self.coach, self.privacy_manager):
+            for field, value in (
+                ("refusal_reason", "Andere gronden"),
+                ("description", "Iets anders gevraagd"),
+                ("request_type", "access"),
+                ("resolution", "Toch gedaan"),
+            ):
+                with self.assertRaisesRegex(UserError, "is closed"):
+                    request.with_user(user).write({field: value})
+        self.assertEqual(request.refusal_reason, "Gronden X")
+        self.assertEqual(request.description, "Geen nieuwsbrief meer")
+        self.assertEqual(request.request_type, "objection")
+        request.with_user(self.coach).message_post(
+            body="Nagebeld", message_type="comment"
+        )
+        # An open request is edited as before.
+        other = self._request(kind="access")
+        other.with_user(self.coach).description = "Alles graag"
+        self.assertFalse(other.avg_closed)
+        # The erasure path empties what identifies her, as superuser.
+        request._avg_anonymise()
+        self.assertFalse(request.refusal_reason)
+        self.assertFalse(request.description)
+
     def test_requests_are_evidence_not_deleted(self):
         request = self._request()
         with self.assertRaisesRegex(UserError, "evidence"):
