@@ -30,6 +30,8 @@ CLOSED_LOCKED = frozenset(
         "refusal_reason",
     }
 )
+# Who the request is from and how that was verified: fixed once verified.
+VERIFIED_LOCKED = frozenset({"partner_id", "identity_method", "identity_note"})
 REQUEST_TYPES = [
     ("access", "Access to my data (art. 15)"),
     ("portability", "Transfer of my data (art. 20)"),
@@ -400,15 +402,28 @@ class AvgRequest(models.Model):
 
     def write(self, vals):
         self._avg_check_id_copy_subject(vals)
-        self._avg_check_closed(vals)
+        self._avg_check_locked(vals)
         return super().write(vals)
 
-    def _avg_check_closed(self, vals):
-        """A closed request's question and answer are evidence: no user changes
-        them (over RPC as in the form); the addon's own steps run as superuser."""
-        if self.env.su or not CLOSED_LOCKED.intersection(vals):
+    def _avg_check_locked(self, vals):
+        """Who a verified request is from, and a closed request's question and
+        answer, are evidence: no user changes them (over RPC as in the form);
+        the addon's own steps run as superuser."""
+        if self.env.su:
             return
-        closed = self.filtered("avg_closed")
+        verified = VERIFIED_LOCKED.intersection(vals) and self.filtered(
+            lambda r: r.state != "received"
+        )
+        if verified:
+            raise UserError(
+                _(
+                    "The identity for request %(ref)s has been verified: who it is "
+                    "from and how that was verified stay as they were. For someone "
+                    "else, record a new request.",
+                    ref=verified[0].name,
+                )
+            )
+        closed = CLOSED_LOCKED.intersection(vals) and self.filtered("avg_closed")
         if closed:
             raise UserError(
                 _(

@@ -83,9 +83,10 @@ class AvgRequest(models.Model):
         # Nor does it stay linked to what is kept of her contact (her invoices'
         # name and address): while the recipients are informed, this request is
         # no open request of hers that would hold back their retention.
-        # (No tracking of the change: its old value would name her.)
+        # (No tracking of the change: its old value would name her.) Past the
+        # identity check no user may re-point a request: the erasure step does.
         self._track_discard()
-        self.with_context(tracking_disable=True).write(
+        self.sudo().with_context(tracking_disable=True).write(
             {"resolution": message, "partner_id": False}
         )
         self._avg_schedule_recipient_activity()

@@ -374,6 +374,25 @@ class TestDataSubjectRequests(AvgCoachingCase):
         self.assertFalse(request.refusal_reason)
         self.assertFalse(request.description)
 
+    def test_a_verified_request_is_not_re_pointed(self):
+        """Once her identity is verified, the request cannot be turned into one
+        of someone else (whose data the next step would hand out), nor can how
+        she was verified be rewritten; before that the coach may correct both."""
+        request = self._request(kind="access")
+        request.with_user(self.coach).partner_id = self.client2
+        request.with_user(self.coach).partner_id = self.client
+        self._verify(request)
+        for user in (self.coach, self.privacy_manager):
+            for field, value in (
+                ("partner_id", self.client2.id),
+                ("identity_method", "video"),
+                ("identity_note", "Anders gecontroleerd"),
+            ):
+                with self.assertRaisesRegex(UserError, "has been verified"):
+                    request.with_user(user).write({field: value})
+        self.assertEqual(request.partner_id, self.client)
+        self.assertEqual(request.identity_method, "in_person")
+
     def test_requests_are_evidence_not_deleted(self):
         request = self._request()
         with self.assertRaisesRegex(UserError, "evidence"):
