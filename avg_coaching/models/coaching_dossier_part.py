@@ -29,9 +29,14 @@ class CoachingDossierPart(models.AbstractModel):
     def create(self, vals_list):
         parts = super().create(vals_list)
         # Nothing is recorded in a dossier before the client consented to it.
-        if not self.env.context.get("avg_consent_withdrawal"):
+        if not self._avg_in_withdrawal():
             parts.dossier_id._avg_check_dossier_consent()
         return parts
+
+    def _avg_in_withdrawal(self):
+        """True in the step that records a withdrawn consent (as superuser): the
+        context key alone could be sent by any caller over JSON-RPC."""
+        return self.env.su and bool(self.env.context.get("avg_consent_withdrawal"))
 
     def unlink(self):
         if erasure_allowed(self.env):

@@ -74,7 +74,7 @@ class CoachingSpecialData(models.Model):
     def _avg_check_not_restricted(self):
         # The line that carries a withdrawal to the purge holds no content: a
         # restriction of processing must not stop the withdrawal being recorded.
-        if self.env.context.get("avg_consent_withdrawal"):
+        if self._avg_in_withdrawal():
             return
         super()._avg_check_not_restricted()
 
@@ -93,7 +93,7 @@ class CoachingSpecialData(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            if not self.env.context.get("avg_consent_withdrawal"):
+            if not self._avg_in_withdrawal():
                 self._avg_check_relation_note(vals, vals.get("category"))
         return super().create(vals_list)
 
@@ -101,7 +101,7 @@ class CoachingSpecialData(models.Model):
         if "relation_note" in vals:
             for line in self:
                 self._avg_check_relation_note(vals, vals.get("category", line.category))
-        if not self.env.context.get("avg_consent_withdrawal") and any(
+        if not self._avg_in_withdrawal() and any(
             line.state == "withdrawn" for line in self
         ):
             raise UserError(

@@ -230,3 +230,47 @@ class TestSpecialCategories(AvgCoachingCase):
             self._consent(self.client, "guardian")
         with self.assertRaises(ValueError):
             self._consent(self.client, "no_such_purpose")
+
+    def test_withdrawal_key_sent_by_a_caller_opens_nothing(self):
+        """The step that records a withdrawal passes the consent, relation-note,
+        restriction and freeze checks, as superuser. The same context key sent
+        by a coach (as any JSON-RPC call can) opens none of them."""
+        forged = {"avg_consent_withdrawal": True}
+        # client2 withdrew her dossier consent: nothing more is recorded for her.
+        self.env["avg.consent"].search(
+            [("partner_id", "=", self.client2.id), ("purpose", "=", "dossier")]
+        ).action_withdraw()
+        dossier2 = self.env["coaching.dossier"].create(
+            {"client_id": self.client2.id, "coach_id": self.coach.id}
+        )
+        with self.assertRaisesRegex(ValidationError, "withdrawn\\) consent"):
+            self.env["coaching.session"].with_user(self.coach).with_context(
+                **forged
+            ).create({"dossier_id": dossier2.id, "notes": "Zonder toestemming"})
+        self._consent(self.client, "special_health")
+        SpecialData = (
+            self.env["coaching.special.data"]
+            .with_user(self.coach)
+            .with_context(**forged)
+        )
+        with self.assertRaisesRegex(ValidationError, "relates to"):
+            SpecialData.create(
+                {
+                    "dossier_id": self.dossier.id,
+                    "category": "health",
+                    "relation_note": " ",
+                    "details": "X",
+                }
+            )
+        line = self._line()
+        self.client.sudo().avg_restricted = True
+        with self.assertRaisesRegex(UserError, "restricted"):
+            line.with_user(self.coach).with_context(**forged).write({"details": "Y"})
+        self.client.sudo().avg_restricted = False
+        self.env["avg.consent"].search(
+            [("partner_id", "=", self.client.id), ("purpose", "=", "special_health")]
+        ).action_withdraw()
+        self.assertEqual(line.state, "withdrawn")
+        with self.assertRaisesRegex(UserError, "withdrew consent"):
+            line.with_user(self.coach).with_context(**forged).write({"details": "Z"})
+        self.assertEqual(line.details, "Detail")
