@@ -1,6 +1,10 @@
 from odoo import _, models
 from odoo.exceptions import UserError
 
+# Marks the addon's own content-free notes: a Python object, which no caller
+# can put in a context over JSON-RPC (a plain value could be sent by anyone).
+SYSTEM_NOTE = object()
+
 
 class AvgContentChatter(models.AbstractModel):
     """Chatter on dossier content keeps only what the system writes.
@@ -11,7 +15,7 @@ class AvgContentChatter(models.AbstractModel):
     in the dossier's own, encrypted fields, and documents for the client go as a
     password-protected PDF. The chatter keeps the tracking of states and dates,
     the activities and the addon's own content-free notes (posted with
-    ``avg_system_message``). Listed first in ``_inherit`` so that it comes before
+    :meth:`_avg_system_note`). Listed first in ``_inherit`` so that it comes before
     ``mail.thread``.
     """
 
@@ -19,8 +23,9 @@ class AvgContentChatter(models.AbstractModel):
     _description = "Chatter without free text on dossier content"
 
     def message_post(self, **kwargs):
-        if kwargs.get("message_type") == "comment" and not self.env.context.get(
-            "avg_system_message"
+        if (
+            kwargs.get("message_type") == "comment"
+            and self.env.context.get("avg_system_message") is not SYSTEM_NOTE
         ):
             raise UserError(
                 _(
@@ -32,3 +37,7 @@ class AvgContentChatter(models.AbstractModel):
                 )
             )
         return super().message_post(**kwargs)
+
+    def _avg_system_note(self, **kwargs):
+        """Post one of the addon's own content-free notes."""
+        return self.with_context(avg_system_message=SYSTEM_NOTE).message_post(**kwargs)

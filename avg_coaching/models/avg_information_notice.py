@@ -274,7 +274,7 @@ class AvgInformationGivenWizard(models.TransientModel):
         notice = self.env["avg.information.notice"]._avg_record_given(
             dossier.client_id, dossier, self.delivery, self.date_given
         )
-        dossier.with_context(avg_system_message=True).message_post(
+        dossier._avg_system_note(
             body=_(
                 "Privacy information given to %(client)s (%(how)s, register version "
                 "%(version)s).",

@@ -776,7 +776,7 @@ class CoachingDossier(models.Model):
                     if not dossier.date_start:
                         vals["date_start"] = today
                 dossier.write(vals)
-                dossier.with_context(avg_system_message=True).message_post(
+                dossier._avg_system_note(
                     body=_(
                         "Consent withdrawn: the trajectory is closed and its content "
                         "will be deleted by the retention engine."
@@ -963,7 +963,7 @@ class CoachingDossier(models.Model):
         self.ensure_one()
         self.check_access("write")
         notice = self.env["avg.information.notice"]._avg_send(self.client_id, self)
-        self.with_context(avg_system_message=True).message_post(
+        self._avg_system_note(
             body=_(
                 "Privacy information sent to %(client)s (register version "
                 "%(version)s).",

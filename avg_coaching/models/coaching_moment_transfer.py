@@ -380,7 +380,7 @@ class CoachingMomentTransfer(models.Model):
         )
         # Stored encrypted under the client's key; only the coach reads it back.
         self.sudo().export_content = base64.b64encode(content)
-        self.with_context(avg_system_message=True).message_post(
+        self._avg_system_note(
             body=_(
                 "%(count)s moments exported for the ZKM Computer Service under "
                 "client code %(code)s (processor agreement: %(agreement)s).",

@@ -176,20 +176,43 @@ class TestSidePaths(AvgHttpCase):
         )
 
     def test_no_free_chatter_on_a_dossier(self):
+        """Refused as a note, and with the context the addon's own notes once
+        used (a caller can send any JSON value in it), over the chatter's route
+        and over call_kw."""
         self._login(self.coach)
+        for context in (None, {"avg_system_message": True}):
+            params = {
+                "thread_model": "coaching.dossier",
+                "thread_id": self.dossier.id,
+                "post_data": {
+                    "body": "SPCHATTER gezondheid",
+                    "message_type": "comment",
+                    "subtype_xmlid": "mail.mt_note",
+                },
+            }
+            if context:
+                params["context"] = context
+            answer = self.url_open(
+                "/mail/message/post",
+                data=json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}),
+                headers={"Content-Type": "application/json"},
+            ).json()
+            self.assertIn("error", answer, context)
+            self.assertIn("encrypted", answer["error"]["data"]["message"])
         answer = self.url_open(
-            "/mail/message/post",
+            "/web/dataset/call_kw/coaching.dossier/message_post",
             data=json.dumps(
                 {
                     "jsonrpc": "2.0",
                     "method": "call",
                     "params": {
-                        "thread_model": "coaching.dossier",
-                        "thread_id": self.dossier.id,
-                        "post_data": {
+                        "model": "coaching.dossier",
+                        "method": "message_post",
+                        "args": [[self.dossier.id]],
+                        "kwargs": {
                             "body": "SPCHATTER gezondheid",
                             "message_type": "comment",
-                            "subtype_xmlid": "mail.mt_note",
+                            "context": {"avg_system_message": True},
                         },
                     },
                 }

@@ -135,7 +135,7 @@ class CoachingProtectedDocumentWizard(models.TransientModel):
             )
         attachment = self._avg_attachment()
         env = self.with_context(lang=client.lang or self.env.lang).env
-        self.dossier_id.with_context(avg_system_message=True).message_post(
+        self.dossier_id._avg_system_note(
             subject=env._("A document from your coach"),
             body=env._(
                 "Dear %(client)s, attached is the document %(document)s. It is "
