@@ -3,6 +3,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..services.erasure import erasure_allowed
 from .avg_consent import SPECIAL_CATEGORIES
 from .avg_encrypted_mixin import EncryptedText
 from .coaching_dossier import SPECIAL_CATEGORY_FIELDS
@@ -95,9 +96,28 @@ class CoachingSpecialData(models.Model):
         for vals in vals_list:
             if not self._avg_in_withdrawal():
                 self._avg_check_relation_note(vals, vals.get("category"))
-        return super().create(vals_list)
+        lines = super().create(vals_list)
+        lines._avg_check_dossier_open()
+        return lines
+
+    def _avg_check_dossier_open(self):
+        """A closed dossier's special-category data no longer change (as its
+        sessions); recording a withdrawal and the erasure path still do."""
+        if self._avg_in_withdrawal() or erasure_allowed(self.env):
+            return
+        closed = self.dossier_id.filtered(lambda d: d.state == "closed")
+        if closed:
+            raise UserError(
+                _(
+                    "Dossier %(name)s is closed: its special-category data can no "
+                    "longer be added or changed. Reopen the dossier first if the "
+                    "trajectory continues.",
+                    name=closed[0].name,
+                )
+            )
 
     def write(self, vals):
+        self._avg_check_dossier_open()
         if "relation_note" in vals:
             for line in self:
                 self._avg_check_relation_note(vals, vals.get("category", line.category))

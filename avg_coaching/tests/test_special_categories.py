@@ -274,3 +274,22 @@ class TestSpecialCategories(AvgCoachingCase):
         with self.assertRaisesRegex(UserError, "withdrew consent"):
             line.with_user(self.coach).with_context(**forged).write({"details": "Z"})
         self.assertEqual(line.details, "Detail")
+
+    def test_closed_dossier_special_data_frozen(self):
+        """As its sessions: a closed dossier's special-category data are not
+        added to or changed by anyone (the form shows them read-only; the server
+        refuses a call over RPC too). A withdrawal after closing is still
+        recorded on them."""
+        consent = self._consent(self.client, "special_health")
+        self._consent(self.client, "special_religion")
+        line = self._line()
+        self.dossier.state = "closed"
+        with self.assertRaisesRegex(UserError, "is closed"):
+            line.with_user(self.coach).write({"details": "Later toegevoegd"})
+        with self.assertRaisesRegex(UserError, "is closed"):
+            self._line("religion", details="Nieuw na afsluiten")
+        self.assertEqual(line.details, "Detail")
+        self.assertEqual(len(self.dossier.special_data_ids), 1)
+        consent.with_user(self.coach).action_withdraw()
+        self.assertEqual(line.state, "withdrawn")
+
