@@ -292,4 +292,3 @@ class TestSpecialCategories(AvgCoachingCase):
         self.assertEqual(len(self.dossier.special_data_ids), 1)
         consent.with_user(self.coach).action_withdraw()
         self.assertEqual(line.state, "withdrawn")
-
